@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// appsd's command line: parses flags, runs one command, maps failures to exit
+// codes. Everything it does is in the command modules.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { resolveLocations, UsageError } from './context.js';
+import { EXIT_ERROR } from './exit-codes.js';
+import { renderCommand } from './render.js';
+import { validateCommand } from './validate.js';
+
+const HELP = `appsd: socket-activated, scale-to-zero services from YAML manifests
+
+Usage: appsd <command> [options]
+
+Commands:
+  validate           check every manifest; problems as file:line:col: message
+                     exit 0 when all are valid, 2 otherwise
+  render [NAME...]   print the unit files appsd would write, as --- PATH --- blocks
+  help               show this help
+
+Options:
+  --apps-dir DIR     manifests directory (default: $APPSD_APPS_DIR or ./apps.d)
+  --unit-dir DIR     unit file directory (default: ~/.config/systemd/user,
+                     or /etc/systemd/system with --system)
+  --user             the user's service manager (default)
+  --system           the system service manager
+  --json             machine-readable output (validate)
+  -h, --help         show this help
+  --version          print the version
+
+Docs: docs/manifest.md (the manifest format), docs/units.md (what is generated).
+`;
+
+const OPTIONS = {
+  'apps-dir': { type: 'string' },
+  'unit-dir': { type: 'string' },
+  user: { type: 'boolean' },
+  system: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const [command, ...rest] = positionals;
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`appsd ${pkg.version}\n`);
+    return 0;
+  }
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(HELP);
+    return command === undefined && !values.help ? EXIT_ERROR : 0;
+  }
+  const locations = resolveLocations(values);
+  switch (command) {
+    case 'validate':
+      if (rest.length) throw new UsageError('validate takes no arguments');
+      return validateCommand(locations, values.json ?? false);
+    case 'render':
+      return renderCommand(locations, rest);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const e = error as Error & { code?: string };
+    if (error instanceof UsageError || e.code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`appsd: ${e.message}\nRun 'appsd --help' for usage.\n`);
+    } else {
+      process.stderr.write(`appsd: internal error: ${e.stack ?? String(error)}\n`);
+    }
+    process.exitCode = EXIT_ERROR;
+  },
+);

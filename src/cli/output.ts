@@ -1,0 +1,31 @@
+// Presentation helpers shared by the commands: paths as the user sees them,
+// diagnostics with code frames.
+import { isAbsolute, relative } from 'node:path';
+import { formatDiagnostic, formatDiagnosticLine, type Diagnostic } from '../diagnostics.js';
+import type { LoadResult } from '../manifest/load.js';
+
+/** Paths inside the working directory print relative to it, like a compiler's. */
+export function displayPath(file: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+export function displayDiagnostic(d: Diagnostic): Diagnostic {
+  return { ...d, file: displayPath(d.file) };
+}
+
+/** Every diagnostic with its code frame, in file order. */
+export function formatLoadDiagnostics(result: LoadResult, frames = true): string {
+  const blocks: string[] = [];
+  for (const m of result.manifests) {
+    for (const d of m.diagnostics) {
+      const shown = displayDiagnostic(d);
+      blocks.push(frames ? formatDiagnostic(shown, m.text) : formatDiagnosticLine(shown));
+    }
+  }
+  return blocks.join('\n');
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

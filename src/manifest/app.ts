@@ -1,0 +1,64 @@
+// The validated, normalized form of a manifest: everything the renderer needs,
+// with defaults applied and addresses parsed. Nothing here is raw user text
+// that has not been checked.
+import type { InetAddress, ListenAddress } from './address.js';
+import type { HostPath, Volume } from './paths.js';
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+export const DEFAULT_READINESS_TIMEOUT_MS = 30_000;
+
+export type Activation = 'proxy' | 'native';
+
+export interface Readiness {
+  readonly check: 'tcp' | 'http' | 'none';
+  readonly path: string;
+  readonly timeoutMs: number;
+}
+
+export interface Resources {
+  /** As written, e.g. "512M": systemd and podman both read it. */
+  readonly memory?: string;
+  /** Cores, e.g. 0.5. */
+  readonly cpu?: number;
+}
+
+export interface ContainerRuntime {
+  readonly kind: 'container';
+  readonly image: string;
+  readonly port?: number;
+  readonly command?: readonly string[];
+  readonly env: ReadonlyArray<readonly [string, string]>;
+  readonly volumes: readonly Volume[];
+  readonly resources: Resources;
+}
+
+export interface ExecRuntime {
+  readonly kind: 'exec';
+  readonly command: readonly string[];
+  readonly env: ReadonlyArray<readonly [string, string]>;
+  readonly workingDirectory?: HostPath;
+  readonly resources: Resources;
+}
+
+export interface App {
+  readonly name: string;
+  /** The manifest's path, absolute. */
+  readonly file: string;
+  readonly description?: string;
+  readonly listen: readonly ListenAddress[];
+  readonly activation: Activation;
+  /** null: never scale to zero. */
+  readonly idleTimeoutMs: number | null;
+  readonly readiness: Readiness;
+  readonly maxConnections?: number;
+  /** As written in the manifest; a container without one gets an allocated port at render time. */
+  readonly backend?: InetAddress;
+  readonly runtime: ContainerRuntime | ExecRuntime;
+}
+
+/** Unit names an app owns. The app name's charset keeps them free of escaping. */
+export function unitNames(name: string, activation: Activation): string[] {
+  const names = [`appsd-${name}.socket`, `appsd-${name}.service`];
+  if (activation === 'proxy') names.push(`appsd-${name}-backend.service`);
+  return names;
+}

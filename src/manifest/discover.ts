@@ -1,0 +1,62 @@
+// Adapter: finds and reads the manifest files in an apps directory. Which
+// names count is decided by isManifestName, shared with the watcher, so an
+// editor's swap file or backup never becomes a phantom app.
+import { readdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ManifestSource } from './load.js';
+
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/**
+ * `*.yaml` and `*.yml`, not hidden. Hidden covers vim's `.x.yaml.swp`, emacs'
+ * `.#x.yaml` lock links and most tools' temporary files; `x.yaml~` and
+ * `#x.yaml#` do not end in .yaml.
+ */
+export function isManifestName(name: string): boolean {
+  return /\.ya?ml$/.test(name) && !name.startsWith('.') && !/[\0-\x1f\x7f]/.test(name);
+}
+
+export async function readManifestSources(dir: string): Promise<ManifestSource[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && isManifestName(e.name))
+    .map((e) => e.name)
+    .sort();
+  return Promise.all(names.map((name) => readSource(join(dir, name))));
+}
+
+async function readSource(file: string): Promise<ManifestSource> {
+  let handle;
+  try {
+    handle = await open(file, 'r');
+    const stat = await handle.stat();
+    if (!stat.isFile()) return { file, error: { code: 'not-a-file', message: 'not a regular file' } };
+    if (stat.size > MAX_MANIFEST_BYTES) {
+      return { file, error: { code: 'too-large', message: `the file is ${stat.size} bytes; manifests are limited to ${MAX_MANIFEST_BYTES} bytes (1 MiB)` } };
+    }
+    // Read at most one byte past the limit, in case the file grew since stat.
+    const buffer = Buffer.alloc(Math.min(stat.size, MAX_MANIFEST_BYTES) + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_MANIFEST_BYTES) {
+      return { file, error: { code: 'too-large', message: `manifests are limited to ${MAX_MANIFEST_BYTES} bytes (1 MiB)` } };
+    }
+    return decode(file, buffer.subarray(0, bytesRead));
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    return { file, error: { code: 'unreadable', message: `cannot read the file: ${e.code ?? e.message}` } };
+  } finally {
+    await handle?.close();
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decode(file: string, bytes: Buffer): ManifestSource {
+  if (bytes.includes(0)) return { file, error: { code: 'binary', message: 'this is a binary file (it contains NUL bytes), not a YAML manifest' } };
+  try {
+    // Strip a UTF-8 byte order mark some editors add.
+    return { file, text: utf8.decode(bytes).replace(/^\uFEFF/, '') };
+  } catch {
+    return { file, error: { code: 'binary', message: 'the file is not valid UTF-8 text' } };
+  }
+}

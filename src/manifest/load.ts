@@ -1,0 +1,134 @@
+// The manifest pipeline for a whole apps directory: parse, check against the
+// schema, normalize, then the rules that span files. Pure: it takes the files'
+// text (or why they could not be read) and returns apps and diagnostics.
+import { compareDiagnostics, type Diagnostic } from '../diagnostics.js';
+import { addressesOverlap, formatAddress, type ListenAddress } from './address.js';
+import type { App } from './app.js';
+import { normalizeManifest, type Problem } from './normalize.js';
+import { explainSchemaErrors } from './schema-errors.js';
+import { manifestValidator } from './schema.js';
+import { parseManifest, type ParsedManifest, type Path } from './source.js';
+
+/** A manifest file as the adapter found it: its text, or a problem reading it. */
+export type ManifestSource =
+  | { readonly file: string; readonly text: string }
+  | { readonly file: string; readonly error: { code: string; message: string } };
+
+export interface LoadedManifest {
+  readonly file: string;
+  /** Set when the manifest is valid, cross-file rules included. */
+  readonly app?: App;
+  /** The app name, when it could be determined (even for an invalid manifest). */
+  readonly name?: string;
+  readonly diagnostics: Diagnostic[];
+  /** The text, for code frames; undefined if the file could not be read. */
+  readonly text?: string;
+}
+
+export interface LoadResult {
+  readonly manifests: LoadedManifest[];
+  /** Valid apps, sorted by name. */
+  readonly apps: App[];
+  readonly diagnostics: Diagnostic[];
+}
+
+interface Working {
+  file: string;
+  text?: string;
+  parsed?: ParsedManifest;
+  app?: App;
+  name?: string;
+  diagnostics: Diagnostic[];
+}
+
+export function loadManifests(sources: readonly ManifestSource[]): LoadResult {
+  const working = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)).map(checkOne);
+  checkAcrossApps(working);
+  const manifests = working.map(({ file, text, app, name, diagnostics }) => ({
+    file,
+    diagnostics: diagnostics.sort(compareDiagnostics),
+    ...(text !== undefined && { text }),
+    ...(app && !diagnostics.some((d) => d.severity === 'error') && { app }),
+    ...(name !== undefined && { name }),
+  }));
+  const apps = manifests.flatMap((m) => (m.app ? [m.app] : [])).sort((a, b) => (a.name < b.name ? -1 : 1));
+  return { manifests, apps, diagnostics: manifests.flatMap((m) => m.diagnostics) };
+}
+
+function checkOne(source: ManifestSource): Working {
+  if ('error' in source) {
+    return { file: source.file, diagnostics: [{ file: source.file, line: 1, column: 1, severity: 'error', ...source.error }] };
+  }
+  const parsed = parseManifest(source.file, source.text);
+  const w: Working = { file: source.file, text: source.text, parsed, diagnostics: [...parsed.diagnostics] };
+  if (parsed.data === undefined) return w;
+  const data = parsed.data as Record<string, unknown>;
+  const validate = manifestValidator();
+  const problems: Problem[] = validate(data) ? [] : explainSchemaErrors(validate.errors ?? []);
+  const normalized = normalizeManifest(source.file, data);
+  // Normalizing data the schema rejected could repeat what the schema said: keep
+  // its own findings only at paths the schema did not already flag.
+  const flagged = problems.map((p) => p.path.join('\0'));
+  for (const p of normalized.problems) {
+    const key = p.path.join('\0');
+    if (!flagged.some((f) => f === key || key.startsWith(`${f}\0`) || (f !== '' && f.startsWith(`${key}\0`)))) problems.push(p);
+  }
+  for (const p of problems) w.diagnostics.push(diagnosticAt(parsed, p.path, p.atKey, p.code, p.message));
+  w.name = normalized.app?.name ?? (typeof data['name'] === 'string' ? data['name'] : undefined);
+  if (!problems.length && normalized.app) w.app = normalized.app;
+  return w;
+}
+
+function diagnosticAt(parsed: ParsedManifest, path: Path, atKey: boolean, code: string, message: string): Diagnostic {
+  return { file: parsed.file, ...parsed.locate(path, { key: atKey }), severity: 'error', code, message };
+}
+
+/**
+ * Names and addresses must be unique across apps. A conflict invalidates every
+ * app involved (each keeps its last applied units), rather than picking a
+ * winner by file order: adding a file must not silently take over another
+ * app's port.
+ */
+function checkAcrossApps(all: Working[]): void {
+  const valid = all.filter((w) => w.app);
+  const report = (w: Working, path: Path, code: string, message: string) =>
+    w.diagnostics.push(diagnosticAt(w.parsed!, path, false, code, message));
+  const nameOf = (w: Working) => w.app!.name;
+  const namePath = (w: Working): Path => (typeof (w.parsed!.data as Record<string, unknown>)['name'] === 'string' ? ['name'] : []);
+
+  const byName = new Map<string, Working[]>();
+  for (const w of valid) byName.set(nameOf(w), [...(byName.get(nameOf(w)) ?? []), w]);
+  for (const [name, group] of byName) {
+    if (group.length < 2) continue;
+    for (const w of group) {
+      const others = group.filter((o) => o !== w).map((o) => o.file).join(', ');
+      report(w, namePath(w), 'duplicate-name', `app name "${name}" is also used by ${others}`);
+    }
+  }
+
+  // Every address an app binds or connects to, with where it is written.
+  type Use = { w: Working; role: 'listen' | 'backend'; address: ListenAddress; path: Path };
+  const uses: Use[] = valid.flatMap((w) => {
+    const app = w.app!;
+    const listenIsList = Array.isArray((w.parsed!.data as Record<string, unknown>)['listen']);
+    const out: Use[] = app.listen.map((address, i) => ({ w, role: 'listen', address, path: listenIsList ? ['listen', i] : ['listen'] }));
+    if (app.backend && app.activation === 'proxy') out.push({ w, role: 'backend', address: app.backend, path: ['backend'] });
+    return out;
+  });
+  for (let i = 0; i < uses.length; i++) {
+    for (let j = i + 1; j < uses.length; j++) {
+      const a = uses[i]!;
+      const b = uses[j]!;
+      if (!addressesOverlap(a.address, b.address)) continue;
+      const describe = (u: Use) =>
+        `${u.role} address ${formatAddress(u.address)} of ${u.w === a.w && u.w === b.w ? 'this app' : `app "${nameOf(u.w)}" (${u.w.file})`}`;
+      const code = a.role === 'listen' && b.role === 'listen' ? 'listen-conflict' : 'address-conflict';
+      const why =
+        a.role !== b.role
+          ? ': the socket would take the backend\'s port, so the backend cannot bind it (or the proxy would connect to itself)'
+          : '';
+      report(b.w, b.path, code, `${b.role} address ${formatAddress(b.address)} collides with the ${describe(a)}${why}`);
+      if (a.w !== b.w) report(a.w, a.path, code, `${a.role} address ${formatAddress(a.address)} collides with the ${describe(b)}${why}`);
+    }
+  }
+}

@@ -1,0 +1,215 @@
+// Turning ajv's errors into a few precise, positioned messages.
+//
+// With allErrors, ajv reports every failing branch of an anyOf/oneOf: for
+// `listen: 70000` that is "must be <= 65535", "must be string", "must be array"
+// and two "must match a schema in anyOf". A person wants the one that explains
+// the mistake. The rule: a type mismatch or a failed combinator is noise when a
+// more specific error exists at the same place or below it; otherwise the
+// combinator's own `x-error` text says what was expected.
+import type { ErrorObject } from 'ajv';
+import { FORMATS } from './schema.js';
+import type { Path } from './source.js';
+
+export interface SchemaProblem {
+  path: Path;
+  /** Point at the key at `path` (unknown fields), rather than its value. */
+  atKey: boolean;
+  code: string;
+  message: string;
+}
+
+const COMBINATORS = new Set(['anyOf', 'oneOf']);
+
+export function explainSchemaErrors(errors: readonly ErrorObject[]): SchemaProblem[] {
+  const combinators = errors.filter((e) => COMBINATORS.has(e.keyword));
+  // Errors raised inside a combinator's own branches (by schema path). Branches
+  // reached through $ref carry the referenced schema's path instead; those are
+  // recognized by instance path below.
+  const isBranchOf = (e: ErrorObject, c: ErrorObject) => e !== c && e.schemaPath.startsWith(`${c.schemaPath}/`);
+  const isNoise = (e: ErrorObject) => e.keyword === 'type' || COMBINATORS.has(e.keyword) || e.keyword === 'if';
+  const under = (e: ErrorObject, path: string) => e.instancePath === path || e.instancePath.startsWith(`${path}/`);
+
+  const kept: ErrorObject[] = [];
+  const explainedAt = new Set<string>();
+  // ajv lists a combinator after its branches: walk outermost first.
+  for (const c of [...combinators].reverse()) {
+    if (explainedAt.has(c.instancePath)) continue;
+    const specific = errors.some((e) => !isNoise(e) && under(e, c.instancePath) && !isBranchOf(e, c));
+    if (!specific) {
+      kept.push(c);
+      explainedAt.add(c.instancePath);
+    }
+  }
+  for (const e of errors) {
+    if (COMBINATORS.has(e.keyword)) continue;
+    if (combinators.some((c) => isBranchOf(e, c))) continue;
+    if (e.keyword === 'type' && combinators.some((c) => under(e, c.instancePath))) continue;
+    if (e.keyword === 'if') continue;
+    kept.push(e);
+  }
+  const seen = new Set<string>();
+  const problems: SchemaProblem[] = [];
+  for (const e of kept) {
+    const p = explain(e);
+    const id = `${p.path.join('\0')}\0${p.message}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    problems.push(p);
+  }
+  return problems;
+}
+
+/** `/container/env/A~1B` -> ['container', 'env', 'A/B']; array indexes become numbers. */
+export function pointerToPath(pointer: string): (string | number)[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
+}
+
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const segment of path) out += typeof segment === 'number' ? `[${segment}]` : out ? `.${segment}` : segment;
+  return out;
+}
+
+function explain(e: ErrorObject): SchemaProblem {
+  const path = pointerToPath(e.instancePath);
+  const parent = e.parentSchema as Record<string, unknown> | undefined;
+  const custom = typeof parent?.['x-error'] === 'string' ? (parent['x-error'] as string) : undefined;
+  const at = (message: string, code = 'schema', p: Path = path, atKey = false): SchemaProblem => ({
+    path: p,
+    atKey,
+    code,
+    message: p.length ? `${formatPath(p)}: ${message}` : message,
+  });
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const name = String(params['additionalProperty']);
+      const known = Object.keys((parent?.['properties'] as object | undefined) ?? {});
+      const guess = closest(name, known);
+      const hint = guess ? ` (did you mean "${guess}"?)` : known.length ? ` (expected one of: ${known.join(', ')})` : '';
+      return at(`unknown field "${name}"${hint}`, 'unknown-field', [...path, name], true);
+    }
+    case 'required': {
+      const name = String(params['missingProperty']);
+      // Point at the mapping that lacks the field: its key, or the top of the file.
+      return { ...at(`missing required field "${name}"`, 'missing-field'), atKey: path.length > 0 };
+    }
+    case 'propertyNames':
+      return at(`invalid name "${String(params['propertyName'])}": must be letters, digits and _, not starting with a digit`, 'schema', [...path, String(params['propertyName'])], true);
+    case 'pattern':
+      if (params['propertyName'] !== undefined) {
+        return at(`invalid name "${String(params['propertyName'])}"`, 'schema', [...path, String(params['propertyName'])], true);
+      }
+      return at(custom ?? patternMessage(path, e.data));
+    case 'format': {
+      const check = FORMATS[String(params['format'])];
+      const result = check && (typeof e.data === 'string' || typeof e.data === 'number') ? check(e.data) : undefined;
+      return at(result && !result.ok ? result.reason : `is not valid`);
+    }
+    case 'enum':
+      return at(`"${String(e.data)}" is not one of ${(params['allowedValues'] as unknown[]).map((v) => `"${String(v)}"`).join(', ')}${hint(e.data, params['allowedValues'] as unknown[])}`, 'bad-value');
+    case 'const':
+      return at(`must be "${String(params['allowedValue'])}"`, 'bad-value');
+    case 'type':
+      return at(custom ?? `must be ${typeNames(params['type'])}, not ${describe(e.data)}`, 'wrong-type');
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const min = parent?.['minimum'] ?? parent?.['exclusiveMinimum'];
+      const max = parent?.['maximum'];
+      const range = min !== undefined && max !== undefined ? ` (${String(min)}-${String(max)})` : '';
+      return at(`${String(e.data)} is out of range${range || `: ${e.message ?? ''}`}`, 'out-of-range');
+    }
+    case 'maxLength':
+      return at(`is longer than ${String(params['limit'])} characters`);
+    case 'minLength':
+      return at(`must not be empty`);
+    case 'minItems':
+      return at(`needs at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}`);
+    case 'maxItems':
+      return at(`has more than ${String(params['limit'])} items`);
+    case 'maxProperties':
+      return at(`has more than ${String(params['limit'])} entries`);
+    case 'anyOf':
+    case 'oneOf':
+      return at(custom ?? `is not valid`, e.keyword === 'oneOf' && path.length === 0 ? 'backend-kind' : 'schema');
+    default:
+      return at(e.message ?? 'is not valid');
+  }
+}
+
+function patternMessage(path: Path, data: unknown): string {
+  const field = path[path.length - 1];
+  const text = JSON.stringify(data);
+  switch (field) {
+    case 'name':
+      return `${text} is not a valid app name: use lower-case letters, digits and '-', starting and ending with a letter or digit`;
+    case 'description':
+      return `${text} must be one line without control characters, not ending in a backslash`;
+    case 'image':
+      return `${text} is not an image reference (letters, digits and . _ / : @ -)`;
+    case 'memory':
+      return `${text} is not a memory size (e.g. 512M, 2G)`;
+    case 'path':
+      return `${text} must be an absolute URL path without spaces (e.g. /healthz)`;
+    default:
+      return `${text} is not valid`;
+  }
+}
+
+function typeNames(type: unknown): string {
+  const names = (Array.isArray(type) ? type : [type]).map((t) =>
+    t === 'object' ? 'a mapping' : t === 'array' ? 'a list' : t === 'integer' ? 'an integer' : `a ${String(t)}`,
+  );
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0]!;
+}
+
+function describe(data: unknown): string {
+  if (data === null) return 'null';
+  if (Array.isArray(data)) return 'a list';
+  if (typeof data === 'object') return 'a mapping';
+  if (typeof data === 'string') return `the string ${JSON.stringify(data.length > 40 ? data.slice(0, 40) + '…' : data)}`;
+  return `${typeof data} ${String(data)}`;
+}
+
+function hint(data: unknown, allowed: unknown[]): string {
+  const guess = closest(String(data), allowed.map(String));
+  return guess ? ` (did you mean "${guess}"?)` : '';
+}
+
+/** The candidate within edit distance 2 (or a case-insensitive match), for "did you mean". */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = candidate.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.min(2, Math.floor(word.length / 2)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  // Optimal string alignment: Levenshtein plus adjacent transpositions (imgae -> image).
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) current[j] = Math.min(current[j]!, before[j - 2]! + 1);
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -1,0 +1,45 @@
+// The readiness wait that replaces the seed's `ExecStartPost=/bin/sleep 1`.
+// systemd-socket-proxyd does not retry a refused connection, so the first
+// client would get a reset if the proxy started before the backend listens.
+// The backend unit therefore only counts as started once this check passes,
+// and the proxy is ordered after it. It polls every 10 ms, so a cold start pays
+// for the backend's real start-up time and not a second more; past the
+// deadline it fails the start with a message instead of hanging.
+//
+// bash rather than a helper binary: it is on every systemd host, starts in a
+// millisecond or two, and /dev/tcp needs no extra tool.
+import type { InetAddress } from '../manifest/address.js';
+import type { Readiness } from '../manifest/app.js';
+import type { Word } from '../unit/escape.js';
+import type { RenderOptions } from './options.js';
+
+const NOW = '${EPOCHREALTIME/[.,]/}';
+
+// $1 host, $2 port, $3 timeout in ms, $4 label; for http also $5 path.
+const TCP_PROBE = '(exec 3<>"/dev/tcp/$1/$2")';
+const HTTP_PROBE =
+  `(exec 3<>"/dev/tcp/$1/$2" && printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n' "$5" "$4" >&3` +
+  ` && read -r -t 5 _ c _ <&3 && [ "\${c:-999}" -lt 500 ])`;
+
+function script(probe: string, what: string): string {
+  return (
+    `d=$((${NOW}+$3*1000)); ` +
+    `until ${probe} 2>/dev/null; do ` +
+    `[ "${NOW}" -lt "$d" ] || { echo "appsd: backend $4 ${what} within $3 ms" >&2; exit 1; }; ` +
+    `sleep 0.01; done`
+  );
+}
+
+/** The ExecStartPost= command line, or undefined for `check: none`. */
+export function readinessCommand(readiness: Readiness, backend: InetAddress, label: string, options: RenderOptions): Word[] | undefined {
+  const host = backend.host ?? '127.0.0.1';
+  const common = [host, String(backend.port), String(readiness.timeoutMs), label];
+  switch (readiness.check) {
+    case 'none':
+      return undefined;
+    case 'tcp':
+      return [options.bashPath, '-c', script(TCP_PROBE, 'did not accept connections'), 'appsd-ready', ...common];
+    case 'http':
+      return [options.bashPath, '-c', script(HTTP_PROBE, `did not answer GET ${'$5'} below 500`), 'appsd-ready', ...common, readiness.path];
+  }
+}
