@@ -1,11 +1,12 @@
 // The manifest pipeline for a whole apps directory: parse, check against the
 // schema, normalize, then the rules that span files. Pure: it takes the files'
 // text (or why they could not be read) and returns apps and diagnostics.
+import { basename } from 'node:path';
 import { compareDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { addressesOverlap, formatAddress, type ListenAddress } from './address.js';
 import type { App } from './app.js';
 import { normalizeManifest, type Problem } from './normalize.js';
-import { explainSchemaErrors } from './schema-errors.js';
+import { explainSchemaErrors, formatPath } from './schema-errors.js';
 import { manifestValidator } from './schema.js';
 import { parseManifest, type ParsedManifest, type Path } from './source.js';
 
@@ -73,14 +74,17 @@ function checkOne(source: ManifestSource): Working {
     const key = p.path.join('\0');
     if (!flagged.some((f) => f === key || key.startsWith(`${f}\0`) || (f !== '' && f.startsWith(`${key}\0`)))) problems.push(p);
   }
-  for (const p of problems) w.diagnostics.push(diagnosticAt(parsed, p.path, p.atKey, p.code, p.message));
+  for (const p of problems) w.diagnostics.push(diagnosticAt(parsed, p.path, p.atKey, p.code, p.message, p.subject));
   w.name = normalized.app?.name ?? (typeof data['name'] === 'string' ? data['name'] : undefined);
   if (!problems.length && normalized.app) w.app = normalized.app;
   return w;
 }
 
-function diagnosticAt(parsed: ParsedManifest, path: Path, atKey: boolean, code: string, message: string): Diagnostic {
-  return { file: parsed.file, ...parsed.locate(path, { key: atKey }), severity: 'error', code, message };
+/** Positions the problem and names the field it is about (for a key: the mapping it is in). */
+function diagnosticAt(parsed: ParsedManifest, path: Path, atKey: boolean, code: string, message: string, about?: Path): Diagnostic {
+  const subject = about ?? (atKey ? path.slice(0, -1) : path);
+  const text = subject.length ? `${formatPath(subject)}: ${message}` : message;
+  return { file: parsed.file, ...parsed.locate(path, { key: atKey }), severity: 'error', code, message: text };
 }
 
 /**
@@ -101,7 +105,7 @@ function checkAcrossApps(all: Working[]): void {
   for (const [name, group] of byName) {
     if (group.length < 2) continue;
     for (const w of group) {
-      const others = group.filter((o) => o !== w).map((o) => o.file).join(', ');
+      const others = group.filter((o) => o !== w).map((o) => basename(o.file)).join(', ');
       report(w, namePath(w), 'duplicate-name', `app name "${name}" is also used by ${others}`);
     }
   }
@@ -121,14 +125,14 @@ function checkAcrossApps(all: Working[]): void {
       const b = uses[j]!;
       if (!addressesOverlap(a.address, b.address)) continue;
       const describe = (u: Use) =>
-        `${u.role} address ${formatAddress(u.address)} of ${u.w === a.w && u.w === b.w ? 'this app' : `app "${nameOf(u.w)}" (${u.w.file})`}`;
+        `${u.role} address ${formatAddress(u.address)} of ${u.w === a.w && u.w === b.w ? 'this app' : `app "${nameOf(u.w)}" (${basename(u.w.file)})`}`;
       const code = a.role === 'listen' && b.role === 'listen' ? 'listen-conflict' : 'address-conflict';
       const why =
         a.role !== b.role
           ? ': the socket would take the backend\'s port, so the backend cannot bind it (or the proxy would connect to itself)'
           : '';
-      report(b.w, b.path, code, `${b.role} address ${formatAddress(b.address)} collides with the ${describe(a)}${why}`);
-      if (a.w !== b.w) report(a.w, a.path, code, `${a.role} address ${formatAddress(a.address)} collides with the ${describe(b)}${why}`);
+      report(b.w, b.path, code, `${formatAddress(b.address)} collides with the ${describe(a)}${why}`);
+      if (a.w !== b.w) report(a.w, a.path, code, `${formatAddress(a.address)} collides with the ${describe(b)}${why}`);
     }
   }
 }

@@ -14,14 +14,10 @@ import {
 } from './app.js';
 import { parseHostPath, parseVolume, type HostPath, type Volume } from './paths.js';
 import type { Path } from './source.js';
+import type { SchemaProblem as Problem } from './schema-errors.js';
 import { parseTimespan } from './timespan.js';
 
-export interface Problem {
-  path: Path;
-  atKey: boolean;
-  code: string;
-  message: string;
-}
+export type { SchemaProblem as Problem } from './schema-errors.js';
 
 type Data = Record<string, unknown>;
 
@@ -40,10 +36,11 @@ export function nameFromFile(file: string): string {
  */
 export function normalizeManifest(file: string, data: Data): { app?: App; problems: Problem[] } {
   const problems: Problem[] = [];
-  const problem = (path: Path, message: string, code = 'invalid-field', atKey = false) => problems.push({ path, atKey, code, message });
+  const problem = (path: Path, message: string, code = 'invalid-field', atKey = false, subject?: Path) =>
+    problems.push({ path, atKey, code, message, ...(subject && { subject }) });
   const onlyWithProxy = (activation: Activation, field: string, why: string) => {
     if (activation === 'native' && data[field] !== undefined) {
-      problem([field], `${field} has no effect with activation: native (${why})`, 'native-conflict', true);
+      problem([field], `has no effect with activation: native (${why})`, 'native-conflict', true);
     }
   };
 
@@ -85,7 +82,7 @@ export function normalizeManifest(file: string, data: Data): { app?: App; proble
   }
   const check = (readinessData['check'] as Readiness['check'] | undefined) ?? 'tcp';
   if (readinessData['path'] !== undefined && check !== 'http') {
-    problem(['readiness', 'path'], `path is only used with check: http (check is ${check})`, 'invalid-field', true);
+    problem(['readiness', 'path'], `is only used with check: http (check is ${check})`, 'invalid-field', true);
   }
   const readiness: Readiness = { check, path: (readinessData['path'] as string | undefined) ?? '/', timeoutMs: readinessTimeout };
 
@@ -100,10 +97,10 @@ export function normalizeManifest(file: string, data: Data): { app?: App; proble
   if (data['container'] !== undefined) {
     const c = data['container'] as Data;
     if (activation === 'proxy' && c['port'] === undefined) {
-      problem(['container'], 'missing required field "port": the port the app listens on inside the container (the proxy forwards to it)', 'missing-field', true);
+      problem(['container'], 'missing required field "port": the port the app listens on inside the container (the proxy forwards to it)', 'missing-field', true, ['container']);
     }
     if (activation === 'native' && c['port'] !== undefined) {
-      problem(['container', 'port'], 'port has no effect with activation: native (the container gets the listening socket)', 'native-conflict', true);
+      problem(['container', 'port'], 'has no effect with activation: native (the container gets the listening socket)', 'native-conflict', true);
     }
     runtime = {
       kind: 'container',

@@ -3,9 +3,11 @@
 // With allErrors, ajv reports every failing branch of an anyOf/oneOf: for
 // `listen: 70000` that is "must be <= 65535", "must be string", "must be array"
 // and two "must match a schema in anyOf". A person wants the one that explains
-// the mistake. The rule: a type mismatch or a failed combinator is noise when a
-// more specific error exists at the same place or below it; otherwise the
-// combinator's own `x-error` text says what was expected.
+// the mistake. The rule, applied recursively: a branch that failed only because
+// the value has another type is not what the user meant; if exactly one branch
+// remains, its errors are the explanation; otherwise the combinator's own
+// `x-error` text says what was expected. (Branches are found by schema path,
+// which is why the schema is compiled with its $refs inlined.)
 import type { ErrorObject } from 'ajv';
 import { FORMATS } from './schema.js';
 import type { Path } from './source.js';
@@ -16,40 +18,18 @@ export interface SchemaProblem {
   atKey: boolean;
   code: string;
   message: string;
+  /** The field the message is about, when not the one at `path` (or its mapping, for a key). */
+  subject?: Path;
 }
 
 const COMBINATORS = new Set(['anyOf', 'oneOf']);
 
 export function explainSchemaErrors(errors: readonly ErrorObject[]): SchemaProblem[] {
-  const combinators = errors.filter((e) => COMBINATORS.has(e.keyword));
-  // Errors raised inside a combinator's own branches (by schema path). Branches
-  // reached through $ref carry the referenced schema's path instead; those are
-  // recognized by instance path below.
-  const isBranchOf = (e: ErrorObject, c: ErrorObject) => e !== c && e.schemaPath.startsWith(`${c.schemaPath}/`);
-  const isNoise = (e: ErrorObject) => e.keyword === 'type' || COMBINATORS.has(e.keyword) || e.keyword === 'if';
-  const under = (e: ErrorObject, path: string) => e.instancePath === path || e.instancePath.startsWith(`${path}/`);
-
-  const kept: ErrorObject[] = [];
-  const explainedAt = new Set<string>();
-  // ajv lists a combinator after its branches: walk outermost first.
-  for (const c of [...combinators].reverse()) {
-    if (explainedAt.has(c.instancePath)) continue;
-    const specific = errors.some((e) => !isNoise(e) && under(e, c.instancePath) && !isBranchOf(e, c));
-    if (!specific) {
-      kept.push(c);
-      explainedAt.add(c.instancePath);
-    }
-  }
-  for (const e of errors) {
-    if (COMBINATORS.has(e.keyword)) continue;
-    if (combinators.some((c) => isBranchOf(e, c))) continue;
-    if (e.keyword === 'type' && combinators.some((c) => under(e, c.instancePath))) continue;
-    if (e.keyword === 'if') continue;
-    kept.push(e);
-  }
+  // A propertyNames failure comes with its nested error, which lacks the name.
+  const relevant = resolveCombinators(errors.filter((e) => !e.schemaPath.includes('/propertyNames/')));
   const seen = new Set<string>();
   const problems: SchemaProblem[] = [];
-  for (const e of kept) {
+  for (const e of relevant) {
     const p = explain(e);
     const id = `${p.path.join('\0')}\0${p.message}`;
     if (seen.has(id)) continue;
@@ -57,6 +37,32 @@ export function explainSchemaErrors(errors: readonly ErrorObject[]): SchemaProbl
     problems.push(p);
   }
   return problems;
+}
+
+function resolveCombinators(errors: readonly ErrorObject[]): ErrorObject[] {
+  // The same schema (an array's items) applies at many instance paths: an error
+  // belongs to a combinator only at or below the combinator's own instance.
+  const inside = (e: ErrorObject, c: ErrorObject) =>
+    e !== c &&
+    e.schemaPath.startsWith(`${c.schemaPath}/`) &&
+    (e.instancePath === c.instancePath || e.instancePath.startsWith(`${c.instancePath}/`));
+  const combinators = errors.filter((e) => COMBINATORS.has(e.keyword));
+  const outermost = combinators.filter((c) => !combinators.some((o) => inside(c, o)));
+  const out = errors.filter((e) => !COMBINATORS.has(e.keyword) && !outermost.some((c) => inside(e, c)));
+  for (const c of outermost) {
+    const branches = new Map<string, ErrorObject[]>();
+    for (const e of errors) {
+      if (!inside(e, c)) continue;
+      const index = e.schemaPath.slice(c.schemaPath.length + 1).split('/')[0]!;
+      branches.set(index, [...(branches.get(index) ?? []), e]);
+    }
+    const typeOnly = (branch: ErrorObject[]) =>
+      branch.every((e) => e.instancePath === c.instancePath && (e.keyword === 'type' || COMBINATORS.has(e.keyword)));
+    const meant = [...branches.values()].filter((b) => !typeOnly(b));
+    if (meant.length === 1) out.push(...resolveCombinators(meant[0]!));
+    else out.push(c);
+  }
+  return out;
 }
 
 /** `/container/env/A~1B` -> ['container', 'env', 'A/B']; array indexes become numbers. */
@@ -79,12 +85,7 @@ function explain(e: ErrorObject): SchemaProblem {
   const path = pointerToPath(e.instancePath);
   const parent = e.parentSchema as Record<string, unknown> | undefined;
   const custom = typeof parent?.['x-error'] === 'string' ? (parent['x-error'] as string) : undefined;
-  const at = (message: string, code = 'schema', p: Path = path, atKey = false): SchemaProblem => ({
-    path: p,
-    atKey,
-    code,
-    message: p.length ? `${formatPath(p)}: ${message}` : message,
-  });
+  const at = (message: string, code = 'schema', p: Path = path, atKey = false): SchemaProblem => ({ path: p, atKey, code, message });
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties': {
@@ -97,14 +98,13 @@ function explain(e: ErrorObject): SchemaProblem {
     case 'required': {
       const name = String(params['missingProperty']);
       // Point at the mapping that lacks the field: its key, or the top of the file.
-      return { ...at(`missing required field "${name}"`, 'missing-field'), atKey: path.length > 0 };
+      return { ...at(`missing required field "${name}"`, 'missing-field'), atKey: path.length > 0, subject: path };
     }
-    case 'propertyNames':
-      return at(`invalid name "${String(params['propertyName'])}": must be letters, digits and _, not starting with a digit`, 'schema', [...path, String(params['propertyName'])], true);
+    case 'propertyNames': {
+      const name = String(params['propertyName']);
+      return at(`invalid variable name "${name}": use letters, digits and _, not starting with a digit`, 'schema', [...path, name], true);
+    }
     case 'pattern':
-      if (params['propertyName'] !== undefined) {
-        return at(`invalid name "${String(params['propertyName'])}"`, 'schema', [...path, String(params['propertyName'])], true);
-      }
       return at(custom ?? patternMessage(path, e.data));
     case 'format': {
       const check = FORMATS[String(params['format'])];
@@ -136,12 +136,19 @@ function explain(e: ErrorObject): SchemaProblem {
       return at(`has more than ${String(params['limit'])} items`);
     case 'maxProperties':
       return at(`has more than ${String(params['limit'])} entries`);
-    case 'anyOf':
     case 'oneOf':
+    case 'anyOf':
+      if (e.keyword === 'oneOf' && path.length === 0 && isRecord(e.data) && 'container' in e.data && 'exec' in e.data) {
+        return at('container and exec exclude each other: an app has exactly one backend', 'backend-kind', ['exec'], true);
+      }
       return at(custom ?? `is not valid`, e.keyword === 'oneOf' && path.length === 0 ? 'backend-kind' : 'schema');
     default:
       return at(e.message ?? 'is not valid');
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function patternMessage(path: Path, data: unknown): string {

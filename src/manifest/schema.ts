@@ -31,8 +31,30 @@ export function manifestValidator(): ValidateFunction {
     // Formats apply to strings only; integers (idleTimeout: 30) are range-checked when normalizing.
     ajv.addFormat(name, { type: 'string', validate: (v: string) => parse(v).ok });
   }
-  compiled = ajv.compile(schema);
+  compiled = ajv.compile(inlineRefs(schema));
   return compiled;
 }
 
 export type SchemaError = ErrorObject;
+
+/**
+ * Replaces local `{"$ref": "#/definitions/x"}` with the definition itself, so
+ * every error's schema path shows which anyOf branch it came from. The
+ * manifest schema has no recursive definitions.
+ */
+export function inlineRefs(schema: object): object {
+  const definitions = (schema as { definitions?: Record<string, object> }).definitions ?? {};
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node === null || typeof node !== 'object') return node;
+    const { $ref, ...rest } = node as Record<string, unknown>;
+    const copy = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, walk(v)]));
+    if (typeof $ref !== 'string') return copy;
+    const name = /^#\/definitions\/([^/]+)$/.exec($ref)?.[1];
+    const target = name === undefined ? undefined : definitions[name];
+    if (!target) throw new Error(`schema: unsupported $ref ${$ref}`);
+    return { ...(walk(target) as object), ...copy };
+  };
+  const { definitions: _unused, ...root } = schema as Record<string, unknown>;
+  return walk(root) as object;
+}

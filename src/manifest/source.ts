@@ -47,7 +47,8 @@ export function parseManifest(file: string, text: string): ParsedManifest {
   };
   const result = (data: unknown): ParsedManifest => ({ file, text, data, diagnostics, locate });
 
-  for (const d of list) {
+  // Errors in a second document are not worth reporting: the document itself is the error.
+  for (const d of list.slice(0, 1)) {
     for (const error of d.errors) report(spanAt(error.pos[0], error.pos[1]), yamlCode(error.code), yamlMessage(error.code, error.message));
     for (const warning of d.warnings) report(spanAt(warning.pos[0], warning.pos[1]), yamlCode(warning.code), yamlMessage(warning.code, warning.message));
   }
@@ -57,7 +58,7 @@ export function parseManifest(file: string, text: string): ParsedManifest {
     report(spanAt(marker >= 0 ? marker : start, (marker >= 0 ? marker : start) + 3), 'multiple-documents',
       'a manifest holds one app: a second YAML document ("---") is not allowed; put each app in its own file');
   }
-  if (diagnostics.length) return result(undefined);
+  if (diagnostics.some((d) => d.code !== 'multiple-documents')) return result(undefined);
   if (!doc || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     report(spanAt(0, 0), 'empty-manifest', 'the manifest is empty: an app needs at least `listen` and a `container` or `exec` backend');
     return result(undefined);
