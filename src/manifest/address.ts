@@ -91,22 +91,17 @@ export function formatAddress(address: ListenAddress): string {
   return address.family === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
-function isWildcard(a: InetAddress): boolean {
-  return a.host === undefined || a.host === '0.0.0.0' || a.host === '::';
+/** A bare port and [::] bind dual-stack (systemd's default, BindIPv6Only=default): every address of both families. */
+function isDualStackWildcard(a: InetAddress): boolean {
+  return a.host === undefined || a.host === '::';
 }
 
-/**
- * Would binding both addresses fail (or silently steal traffic)? A bare port
- * binds [::] dual-stack, which covers every IPv4 and IPv6 address; 0.0.0.0
- * covers IPv4 and, on Linux, conflicts with a dual-stack [::] bind too.
- */
+/** Would binding both addresses fail, or one take the other's traffic? */
 export function addressesOverlap(a: ListenAddress, b: ListenAddress): boolean {
   if (a.kind === 'unix' || b.kind === 'unix') return a.kind === 'unix' && b.kind === 'unix' && a.path === b.path;
   if (a.port !== b.port) return false;
-  if (isWildcard(a) || isWildcard(b)) {
-    // 0.0.0.0 and [::1] can coexist only if the [::] side is v6-only; systemd
-    // binds [::] dual-stack by default, so treat any wildcard as covering all.
-    return true;
-  }
+  if (isDualStackWildcard(a) || isDualStackWildcard(b)) return true;
+  if (a.host === '0.0.0.0') return b.family === 4;
+  if (b.host === '0.0.0.0') return a.family === 4;
   return a.host === b.host;
 }

@@ -40,11 +40,11 @@ export function normalizeManifest(file: string, data: Data): { app?: App; proble
     problems.push({ path, atKey, code, message, ...(subject && { subject }) });
   const onlyWithProxy = (activation: Activation, field: string, why: string) => {
     if (activation === 'native' && data[field] !== undefined) {
-      problem([field], `has no effect with activation: native (${why})`, 'native-conflict', true);
+      problem([field], `has no effect with activation: native (${why})`, 'native-conflict', true, [field]);
     }
   };
 
-  const name = typeof data['name'] === 'string' ? data['name'] : nameFromFile(file);
+ const name = typeof data['name'] === 'string' ? data['name'] : nameFromFile(file);
   if (data['name'] === undefined && !(NAME.test(name) && name.length <= 48)) {
     problem([], `the file name gives the app name "${name}", which is not valid (lower-case letters, digits and '-', at most 48): rename the file or set name:`, 'bad-name');
   }
@@ -58,33 +58,37 @@ export function normalizeManifest(file: string, data: Data): { app?: App; proble
   onlyWithProxy(activation, 'maxConnections', 'the app accepts connections itself');
   onlyWithProxy(activation, 'backend', 'the app gets the listening socket; there is no backend address');
 
+  // The data may have failed the schema (all problems are reported in one
+  // run), so every field is type-checked before use; wrong types were already
+  // reported by the schema.
   const listenValue = data['listen'];
   const listen: ListenAddress[] = [];
   (Array.isArray(listenValue) ? listenValue : [listenValue]).forEach((value, i) => {
-    const parsed = parseListenAddress(value as string | number);
+    if (typeof value !== 'string' && typeof value !== 'number') return;
+    const parsed = parseListenAddress(value);
     if (parsed.ok) listen.push(parsed.value);
     else problem(Array.isArray(listenValue) ? ['listen', i] : ['listen'], parsed.reason, 'bad-address');
   });
 
   let idleTimeoutMs: number | null = DEFAULT_IDLE_TIMEOUT_MS;
-  if (data['idleTimeout'] !== undefined) {
-    const parsed = parseTimespan(data['idleTimeout'] as string | number, true);
+  if (isTimespan(data['idleTimeout'])) {
+    const parsed = parseTimespan(data['idleTimeout'], true);
     if (parsed.ok) idleTimeoutMs = parsed.value;
     else problem(['idleTimeout'], parsed.reason, 'bad-duration');
   }
 
-  const readinessData = (data['readiness'] ?? {}) as Data;
+  const readinessData = isRecord(data['readiness']) ? data['readiness'] : {};
   let readinessTimeout = DEFAULT_READINESS_TIMEOUT_MS;
-  if (readinessData['timeout'] !== undefined) {
-    const parsed = parseTimespan(readinessData['timeout'] as string | number, false);
+  if (isTimespan(readinessData['timeout'])) {
+    const parsed = parseTimespan(readinessData['timeout'], false);
     if (parsed.ok && parsed.value !== null && parsed.value > 0) readinessTimeout = parsed.value;
     else problem(['readiness', 'timeout'], parsed.ok ? 'must be longer than 0s' : parsed.reason, 'bad-duration');
   }
-  const check = (readinessData['check'] as Readiness['check'] | undefined) ?? 'tcp';
+  const check = (['tcp', 'http', 'none'] as const).find((c) => c === readinessData['check']) ?? 'tcp';
   if (readinessData['path'] !== undefined && check !== 'http') {
-    problem(['readiness', 'path'], `is only used with check: http (check is ${check})`, 'invalid-field', true);
+    problem(['readiness', 'path'], `is only used with check: http (check is ${check})`, 'invalid-field', true, ['readiness', 'path']);
   }
-  const readiness: Readiness = { check, path: (readinessData['path'] as string | undefined) ?? '/', timeoutMs: readinessTimeout };
+  const readiness: Readiness = { check, path: typeof readinessData['path'] === 'string' ? readinessData['path'] : '/', timeoutMs: readinessTimeout };
 
   let backend: InetAddress | undefined;
   if (typeof data['backend'] === 'string') {
@@ -94,28 +98,30 @@ export function normalizeManifest(file: string, data: Data): { app?: App; proble
   }
 
   let runtime: ContainerRuntime | ExecRuntime | undefined;
-  if (data['container'] !== undefined) {
-    const c = data['container'] as Data;
+  if (isRecord(data['container'])) {
+    const c = data['container'];
     if (activation === 'proxy' && c['port'] === undefined) {
       problem(['container'], 'missing required field "port": the port the app listens on inside the container (the proxy forwards to it)', 'missing-field', true, ['container']);
     }
     if (activation === 'native' && c['port'] !== undefined) {
-      problem(['container', 'port'], 'has no effect with activation: native (the container gets the listening socket)', 'native-conflict', true);
+      problem(['container', 'port'], 'has no effect with activation: native (the container gets the listening socket)', 'native-conflict', true, ['container', 'port']);
     }
     runtime = {
       kind: 'container',
-      image: c['image'] as string,
-      ...(c['port'] !== undefined && { port: c['port'] as number }),
-      ...(c['command'] !== undefined && { command: (c['command'] as unknown[]).map(String) }),
+      image: String(c['image']),
+      ...(typeof c['port'] === 'number' && { port: c['port'] }),
+      ...(Array.isArray(c['command']) && { command: c['command'].map(String) }),
       env: envEntries(c['env']),
       volumes: volumes(c['volumes'], problem),
       resources: resources(c['resources']),
     };
-  } else if (data['exec'] !== undefined) {
-    const e = data['exec'] as Data;
-    const command = (e['command'] as unknown[]).map(String);
+  } else if (isRecord(data['exec'])) {
+    const e = data['exec'];
+    const command = Array.isArray(e['command']) ? e['command'].map(String) : [];
     const program = command[0] ?? '';
-    if (program === '' || EXEC_PREFIX.test(program)) {
+    if (!Array.isArray(e['command']) || command.length === 0) {
+      // Reported by the schema.
+    } else if (program === '' || EXEC_PREFIX.test(program)) {
       problem(['exec', 'command', 0], `the program must be a path or a name, not "${program}" (systemd reads a leading - @ : + ! | as a prefix)`, 'bad-command');
     } else if (program.includes('/') && !program.startsWith('/')) {
       problem(['exec', 'command', 0], `the program "${program}" must be an absolute path or a plain name found in systemd's search path`, 'bad-command');
@@ -154,8 +160,16 @@ export function normalizeManifest(file: string, data: Data): { app?: App; proble
   return { app, problems };
 }
 
+function isRecord(value: unknown): value is Data {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isTimespan(value: unknown): value is string | number {
+  return typeof value === 'string' || typeof value === 'number';
+}
+
 function envEntries(value: unknown): Array<readonly [string, string]> {
-  if (!value || typeof value !== 'object') return [];
+  if (!isRecord(value)) return [];
   // Sorted, so reordering keys in the manifest does not change the unit's bytes.
   return Object.entries(value as Data)
     .map(([k, v]) => [k, String(v)] as const)
@@ -166,7 +180,8 @@ function volumes(value: unknown, problem: (path: Path, message: string, code?: s
   if (!Array.isArray(value)) return [];
   const out: Volume[] = [];
   value.forEach((v, i) => {
-    const parsed = parseVolume(String(v));
+    if (typeof v !== 'string') return;
+    const parsed = parseVolume(v);
     if (parsed.ok) out.push(parsed.value);
     else problem(['container', 'volumes', i], parsed.reason, 'bad-volume');
   });
@@ -174,9 +189,9 @@ function volumes(value: unknown, problem: (path: Path, message: string, code?: s
 }
 
 function resources(value: unknown): Resources {
-  const r = (value ?? {}) as Data;
+  const r = isRecord(value) ? value : {};
   return {
-    ...(r['memory'] !== undefined && { memory: String(r['memory']) }),
+    ...((typeof r['memory'] === 'string' || typeof r['memory'] === 'number') && { memory: String(r['memory']) }),
     ...(typeof r['cpu'] === 'number' && { cpu: r['cpu'] }),
   };
 }

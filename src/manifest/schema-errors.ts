@@ -124,7 +124,8 @@ function explain(e: ErrorObject): SchemaProblem {
       const min = parent?.['minimum'] ?? parent?.['exclusiveMinimum'];
       const max = parent?.['maximum'];
       const range = min !== undefined && max !== undefined ? ` (${String(min)}-${String(max)})` : '';
-      return at(`${String(e.data)} is out of range${range || `: ${e.message ?? ''}`}`, 'out-of-range');
+      const what = typeof parent?.['title'] === 'string' ? `${parent['title']} ` : '';
+      return at(`${what}${String(e.data)} is out of range${range || `: ${e.message ?? ''}`}`, 'out-of-range');
     }
     case 'maxLength':
       return at(`is longer than ${String(params['limit'])} characters`);
