@@ -156,6 +156,7 @@ function resourceLimits(unit: UnitFile, resources: Resources): void {
   if (resources.cpu !== undefined) unit.add('Service', 'CPUQuota', `${Math.round(resources.cpu * 100)}%`);
 }
 
+/** `~` becomes %h: systemd's `~` in WorkingDirectory= only works alone, %h works everywhere. */
 function hostPathValue(path: HostPath): string {
-  return path.home ? `~${escapeSpecifiers(path.path)}` : escapeSpecifiers(path.path);
+  return path.home ? `%h${escapeSpecifiers(path.path)}` : escapeSpecifiers(path.path);
 }

@@ -1,0 +1,141 @@
+import test from 'ava';
+import { UnitFile } from '../../src/unit/unitfile.js';
+import { resolveBackends, PORT_RANGE } from '../../src/render/ports.js';
+import { parseEnvironmentLine, parseExecLine } from '../helpers/exec-line.js';
+import { load, unitsOf } from '../helpers/fixtures.js';
+
+const SPECIFIERS = { t: '/run/user/1000', n: 'unit.service', h: '/home/u' };
+const parse = (text: string) => UnitFile.parse(text);
+
+const EXEC_APP = `listen: 8080\nbackend: 127.0.0.1:8081\nexec:\n  command: [/usr/bin/python3, -m, http.server, "8081"]\n`;
+const CONTAINER_APP = `listen: 0.0.0.0:8080\ncontainer:\n  image: docker.io/library/httpd:2.4\n  port: 80\n`;
+
+test('proxy mode: socket, proxy and backend, with only the socket installed', (t) => {
+  const units = unitsOf({ 'web.yaml': EXEC_APP });
+  t.deepEqual(Object.keys(units).sort(), ['appsd-web-backend.service', 'appsd-web.service', 'appsd-web.socket']);
+  const socket = parse(units['appsd-web.socket']!);
+  t.deepEqual(socket.get('Socket', 'ListenStream'), ['8080']);
+  t.deepEqual(socket.get('Install', 'WantedBy'), ['sockets.target']);
+  t.deepEqual(parse(units['appsd-web.service']!).get('Install', 'WantedBy'), []);
+  t.deepEqual(parse(units['appsd-web-backend.service']!).get('Install', 'WantedBy'), []);
+});
+
+test('the proxy is bound to the backend and exits after the idle timeout', (t) => {
+  const proxy = parse(unitsOf({ 'web.yaml': `idleTimeout: 90s\nmaxConnections: 10\n${EXEC_APP}` })['appsd-web.service']!);
+  t.deepEqual(proxy.get('Unit', 'BindsTo'), ['appsd-web-backend.service']);
+  t.deepEqual(proxy.get('Unit', 'After'), ['appsd-web-backend.service', 'appsd-web.socket']);
+  t.deepEqual(proxy.get('Unit', 'StartLimitIntervalSec'), ['0']);
+  t.deepEqual(parseExecLine(proxy.get('Service', 'ExecStart')[0]!), [
+    '/usr/lib/systemd/systemd-socket-proxyd', '--exit-idle-time=90s', '--connections-max=10', '127.0.0.1:8081',
+  ]);
+  const forever = parse(unitsOf({ 'web.yaml': `idleTimeout: infinity\n${EXEC_APP}` })['appsd-web.service']!);
+  t.false(forever.get('Service', 'ExecStart')[0]!.includes('--exit-idle-time'));
+});
+
+test('the backend fixes the seed flaws: no sleep, scale-down is success, no start limit', (t) => {
+  for (const manifest of [EXEC_APP, CONTAINER_APP]) {
+    const text = unitsOf({ 'web.yaml': manifest })['appsd-web-backend.service']!;
+    const backend = parse(text);
+    t.false(/sleep 1\b/.test(text));
+    t.deepEqual(backend.get('Unit', 'StopWhenUnneeded'), ['yes']);
+    t.deepEqual(backend.get('Unit', 'StartLimitIntervalSec'), ['0']);
+    t.deepEqual(backend.get('Service', 'SuccessExitStatus'), ['143']);
+    const [post] = backend.get('Service', 'ExecStartPost');
+    const argv = parseExecLine(post!, SPECIFIERS);
+    t.is(argv[0], '/bin/bash');
+    t.true(argv[2]!.includes('/dev/tcp/'), 'waits for the port');
+    t.true(backend.get('Service', 'TimeoutStartSec').length === 1, 'with a deadline');
+  }
+});
+
+test('containers run as podman generate systemd --new would, plus --init', (t) => {
+  const backend = parse(unitsOf({ 'web.yaml': CONTAINER_APP })['appsd-web-backend.service']!);
+  t.deepEqual(backend.get('Service', 'Type'), ['notify']);
+  t.deepEqual(backend.get('Service', 'NotifyAccess'), ['all']);
+  const argv = parseExecLine(backend.get('Service', 'ExecStart')[0]!, SPECIFIERS);
+  for (const flag of ['--cidfile=/run/user/1000/unit.service.ctr-id', '--cgroups=no-conmon', '--rm', '--sdnotify=conmon', '-d', '--replace', '--init', '--name=appsd-web']) {
+    t.true(argv.includes(flag), flag);
+  }
+  t.is(argv[argv.length - 1], 'docker.io/library/httpd:2.4');
+  t.regex(argv.find((a) => a.startsWith('--publish='))!, /^--publish=127\.0\.0\.1:\d+:80$/);
+  t.deepEqual(parseExecLine(backend.get('Service', 'ExecStop')[0]!, SPECIFIERS), [
+    '/usr/bin/podman', 'stop', '--ignore', '-t', '10', '--cidfile=/run/user/1000/unit.service.ctr-id',
+  ]);
+});
+
+test('readiness: http probes the path, none waits for nothing', (t) => {
+  const http = parse(unitsOf({ 'web.yaml': `readiness: {check: http, path: /healthz, timeout: 2s}\n${EXEC_APP}` })['appsd-web-backend.service']!);
+  const argv = parseExecLine(http.get('Service', 'ExecStartPost')[0]!);
+  t.deepEqual(argv.slice(3), ['appsd-ready', '127.0.0.1', '8081', '2000', '127.0.0.1:8081', '/healthz']);
+  t.true(argv[2]!.includes('GET %s HTTP/1.0'));
+  t.deepEqual(http.get('Service', 'TimeoutStartSec'), ['62s']);
+  const none = parse(unitsOf({ 'web.yaml': `readiness: {check: none}\n${EXEC_APP}` })['appsd-web-backend.service']!);
+  t.deepEqual(none.get('Service', 'ExecStartPost'), []);
+});
+
+test('native mode: the socket starts the app itself, no proxy and no published port', (t) => {
+  const units = unitsOf({ 'n.yaml': 'listen: 7000\nactivation: native\ncontainer: {image: localhost/app}\n' });
+  t.deepEqual(Object.keys(units).sort(), ['appsd-n.service', 'appsd-n.socket']);
+  const argv = parseExecLine(parse(units['appsd-n.service']!).get('Service', 'ExecStart')[0]!, SPECIFIERS);
+  t.false(argv.includes('--init'), 'LISTEN_PID must name the app');
+  t.false(argv.some((a) => a.startsWith('--publish')));
+});
+
+test('hostile values reach the process exactly and inject nothing', (t) => {
+  const args = ['line\nExecStartPre=/bin/rm -rf /', '%n %h %%', '$HOME ${PATH} $$', ';', 'back\\slash\\', '\'single\' "double"', ''];
+  const env = { NEWLINE: 'a\nb', SPECIFIER: '%t', DOLLAR: '$USER', QUOTES: '" \' \\' };
+  const manifest = [
+    `description: ${JSON.stringify('100% "quoted" $HOME; rm -rf /')}`,
+    'listen: 8080',
+    'backend: 127.0.0.1:8081',
+    'exec:',
+    `  command: ${JSON.stringify(['/bin/echo', ...args])}`,
+    `  env: ${JSON.stringify(env)}`,
+  ].join('\n');
+  const units = unitsOf({ 'evil.yaml': manifest });
+  for (const text of Object.values(units)) {
+    // Every line is a comment, a section header or a directive we wrote.
+    for (const line of text.split('\n')) t.regex(line, /^(#.*|\[(Unit|Service|Socket|Install)\]|[A-Za-z-]+=.*|)$/);
+  }
+  const backend = parse(units['appsd-evil-backend.service']!);
+  t.deepEqual(backend.sections.flatMap((s) => s.entries.map(([k]) => k)).filter((k) => k === 'ExecStartPre'), []);
+  t.deepEqual(parseExecLine(backend.get('Service', 'ExecStart')[0]!), ['/bin/echo', ...args]);
+  t.deepEqual(Object.assign({}, ...backend.get('Service', 'Environment').map(parseEnvironmentLine)), env);
+  t.is(backend.get('Unit', 'Description')[0], '100%% "quoted" $HOME; rm -rf /: backend on 127.0.0.1:8081, started on demand');
+});
+
+test('hostile container values reach podman exactly', (t) => {
+  const manifest = `listen: 8080\ncontainer:\n  image: localhost/x\n  port: 80\n  command: ${JSON.stringify(['sh', '-c', 'echo $HOME; echo %n\nid'])}\n  env: {X: "y\\nExecStart=/bin/sh"}\n  volumes: ["~/100%:/data"]\n`;
+  const argv = parseExecLine(parse(unitsOf({ 'b.yaml': manifest })['appsd-b-backend.service']!).get('Service', 'ExecStart')[0]!, SPECIFIERS);
+  t.deepEqual(argv.slice(-4), ['localhost/x', 'sh', '-c', 'echo $HOME; echo %n\nid']);
+  t.true(argv.includes('--env=X=y\nExecStart=/bin/sh'));
+  t.true(argv.includes('--volume=/home/u/100%:/data'));
+});
+
+test('rendering is byte-stable: same input, same bytes; env order does not matter', (t) => {
+  const a = unitsOf({ 'web.yaml': `${CONTAINER_APP}  env: {A: 1, B: 2}\n` });
+  const b = unitsOf({ 'web.yaml': `${CONTAINER_APP}  env: {B: 2, A: 1}\n` });
+  t.deepEqual(a, b);
+  t.deepEqual(unitsOf({ 'web.yaml': CONTAINER_APP }), unitsOf({ 'web.yaml': CONTAINER_APP }));
+});
+
+test('allocated backend ports: stable, unique, never a port another app uses, kept across passes', (t) => {
+  const apps = load({
+    'a.yaml': 'listen: 8080\ncontainer: {image: x, port: 80}\n',
+    'b.yaml': 'listen: 8081\ncontainer: {image: x, port: 80}\n',
+    'c.yaml': 'listen: 8082\nexec: {command: [x]}\nbackend: 127.0.0.1:9000\n',
+  }).apps;
+  const first = resolveBackends(apps);
+  t.deepEqual(resolveBackends(apps), first);
+  const ports = [...first.values()].map((b) => b.port);
+  t.is(new Set(ports).size, 3);
+  for (const name of ['a', 'b']) {
+    const { port, host } = first.get(name)!;
+    t.is(host, '127.0.0.1');
+    t.true(port >= PORT_RANGE.first && port <= PORT_RANGE.last);
+  }
+  // A kept port wins over the hash, and busy ports are skipped.
+  const kept = resolveBackends(apps, new Map([['a', 25000]]), new Set([first.get('b')!.port]));
+  t.is(kept.get('a')!.port, 25000);
+  t.not(kept.get('b')!.port, first.get('b')!.port);
+});
