@@ -8,11 +8,13 @@ export interface Locations {
   readonly scope: Scope;
   readonly appsDir: string;
   readonly unitDir: string;
+  readonly stateDir: string;
 }
 
 export interface LocationFlags {
   'apps-dir'?: string | undefined;
   'unit-dir'?: string | undefined;
+  'state-dir'?: string | undefined;
   user?: boolean | undefined;
   system?: boolean | undefined;
 }
@@ -23,7 +25,9 @@ export function resolveLocations(flags: LocationFlags, env: NodeJS.ProcessEnv = 
   const appsDir = resolve(flags['apps-dir'] ?? env['APPSD_APPS_DIR'] ?? 'apps.d');
   const configHome = env['XDG_CONFIG_HOME'] || join(env['HOME'] || homedir(), '.config');
   const unitDir = resolve(flags['unit-dir'] ?? (scope === 'system' ? '/etc/systemd/system' : join(configHome, 'systemd', 'user')));
-  return { scope, appsDir, unitDir };
+  const stateHome = env['XDG_STATE_HOME'] || join(env['HOME'] || homedir(), '.local', 'state');
+  const stateDir = resolve(flags['state-dir'] ?? (scope === 'system' ? '/var/lib/appsd' : join(stateHome, 'appsd')));
+  return { scope, appsDir, unitDir, stateDir };
 }
 
 /** Bad flags or arguments: printed with a hint to --help, exit 2. */

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveLocations, UsageError } from './context.js';
 import { EXIT_ERROR } from './exit-codes.js';
+import { applyCommand } from './apply.js';
+import { diffCommand } from './diff.js';
 import { renderCommand } from './render.js';
 import { validateCommand } from './validate.js';
 
@@ -16,15 +18,23 @@ Commands:
   validate           check every manifest; problems as file:line:col: message
                      exit 0 when all are valid, 2 otherwise
   render [NAME...]   print the unit files appsd would write, as --- PATH --- blocks
+  diff               show what apply would change: unified diffs and actions
+                     exit 0 no changes, 1 changes pending, 2 errors
+  apply              converge systemd with the manifests (write, reload, enable,
+                     start, stop, remove); --dry-run prints the plan and stops
   help               show this help
 
 Options:
   --apps-dir DIR     manifests directory (default: $APPSD_APPS_DIR or ./apps.d)
   --unit-dir DIR     unit file directory (default: ~/.config/systemd/user,
                      or /etc/systemd/system with --system)
+  --state-dir DIR    appsd's inventory (default: ~/.local/state/appsd,
+                     or /var/lib/appsd with --system)
   --user             the user's service manager (default)
   --system           the system service manager
-  --json             machine-readable output (validate)
+  --json             machine-readable output (validate, diff)
+  --offline          diff: compare with the unit directory only, without systemd
+  --dry-run          apply: print the plan, change nothing
   -h, --help         show this help
   --version          print the version
 
@@ -34,6 +44,9 @@ Docs: docs/manifest.md (the manifest format), docs/units.md (what is generated).
 const OPTIONS = {
   'apps-dir': { type: 'string' },
   'unit-dir': { type: 'string' },
+  'state-dir': { type: 'string' },
+  offline: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
   user: { type: 'boolean' },
   system: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -60,6 +73,12 @@ export async function main(argv: string[]): Promise<number> {
       return validateCommand(locations, values.json ?? false);
     case 'render':
       return renderCommand(locations, rest);
+    case 'diff':
+      if (rest.length) throw new UsageError('diff takes no arguments');
+      return diffCommand(locations, { json: values.json ?? false, offline: values.offline ?? false });
+    case 'apply':
+      if (rest.length) throw new UsageError('apply takes no arguments');
+      return applyCommand(locations, values['dry-run'] ?? false);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

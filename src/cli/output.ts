@@ -29,3 +29,8 @@ export function formatLoadDiagnostics(result: LoadResult, frames = true): string
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** Color on a terminal, unless NO_COLOR is set (https://no-color.org). */
+export function useColor(stream: NodeJS.WriteStream): boolean {
+  return Boolean(stream.isTTY) && !process.env['NO_COLOR'];
+}

@@ -1,0 +1,168 @@
+// A private systemd user manager, for the test suite and for `appsd --sandbox`
+// on machines where no manager runs (containers, CI VMs). It never touches the
+// host's manager: it runs in its own mount namespace with a tmpfs on
+// /run/systemd (systemd --user insists on /run/systemd/system, which the host
+// must not get), in its own cgroup, with its own HOME and XDG directories.
+// See ../shared/ENVIRONMENT.md for why each step is there.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SystemdManager } from '../systemd/manager.js';
+
+export interface PrivateManager {
+  /** Everything lives below this directory. */
+  readonly root: string;
+  /** The environment to reach the manager with systemctl --user and appsd. */
+  readonly env: Readonly<Record<string, string>>;
+  /** $XDG_CONFIG_HOME/systemd/user: where the manager looks for units. */
+  readonly unitDir: string;
+  readonly stateDir: string;
+  readonly pid: number;
+  readonly log: string;
+  stop(): Promise<void>;
+}
+
+export interface PrivateManagerOptions {
+  /** Added to every service's environment (user.conf DefaultEnvironment=). */
+  readonly serviceEnv?: Readonly<Record<string, string>>;
+  readonly startTimeoutMs?: number;
+}
+
+const CGROUP_ROOTS = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'];
+
+// Run inside the new mount namespace, then replaced by systemd.
+const LAUNCH = `
+set -e
+mount --make-private / 2>/dev/null || true
+mount -t tmpfs -o size=64m,mode=755 tmpfs /run/systemd
+mkdir /run/systemd/system
+for root in ${CGROUP_ROOTS.join(' ')}; do
+  if [ -d "$root" ]; then mkdir -p "$root/$APPSD_CGROUP"; echo $$ > "$root/$APPSD_CGROUP/cgroup.procs"; fi
+done
+exec "$SYSTEMD_BIN" --user
+`;
+
+/** Why a private manager cannot run here, or undefined if it can. */
+export function privateManagerUnsupported(): string | undefined {
+  if (process.getuid?.() !== 0) return 'a private systemd manager needs root (mount namespace, tmpfs, cgroups)';
+  if (!findSystemd()) return 'systemd is not installed';
+  if (!existsSync('/usr/bin/unshare')) return 'unshare (util-linux) is not installed';
+  if (!CGROUP_ROOTS.some((r) => existsSync(r)) && !existsSync('/sys/fs/cgroup/cgroup.procs')) return 'no cgroup file system';
+  return undefined;
+}
+
+function findSystemd(): string | undefined {
+  return ['/lib/systemd/systemd', '/usr/lib/systemd/systemd'].find((p) => existsSync(p));
+}
+
+export async function startPrivateManager(options: PrivateManagerOptions = {}): Promise<PrivateManager> {
+  const why = privateManagerUnsupported();
+  if (why) throw new Error(why);
+  // Short: the runtime directory holds sockets, whose paths are limited to 108 bytes.
+  const root = mkdtempSync('/tmp/appsd-');
+  const dirs = {
+    HOME: join(root, 'home'),
+    XDG_RUNTIME_DIR: join(root, 'run'),
+    XDG_CONFIG_HOME: join(root, 'config'),
+    XDG_STATE_HOME: join(root, 'state'),
+    XDG_DATA_HOME: join(root, 'data'),
+    XDG_CACHE_HOME: join(root, 'cache'),
+  };
+  for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const unitDir = join(dirs.XDG_CONFIG_HOME, 'systemd', 'user');
+  mkdirSync(unitDir, { recursive: true });
+  const serviceEnv = Object.entries(options.serviceEnv ?? {}).map(([k, v]) => `"${k}=${v}"`).join(' ');
+  writeFileSync(
+    join(dirs.XDG_CONFIG_HOME, 'systemd', 'user.conf'),
+    `[Manager]\nDefaultStandardOutput=inherit\nDefaultStandardError=inherit\n${serviceEnv ? `DefaultEnvironment=${serviceEnv}\n` : ''}`,
+  );
+  const cgroup = `appsd-test-${root.slice('/tmp/appsd-'.length)}`;
+  const log = join(root, 'manager.log');
+  const logFd = openSync(log, 'a');
+  const child = spawn('/usr/bin/unshare', ['--mount', '--propagation', 'unchanged', '--', '/bin/sh', '-c', LAUNCH], {
+    env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...dirs, APPSD_CGROUP: cgroup, SYSTEMD_BIN: findSystemd()!, SYSTEMD_LOG_TARGET: 'console', SYSTEMD_LOG_COLOR: '0' },
+    stdio: ['ignore', logFd, logFd],
+    detached: true,
+  });
+  closeSync(logFd);
+  child.unref();
+  const env = { ...dirs, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dirs.XDG_RUNTIME_DIR, 'bus')}` };
+  let exited = false;
+  child.once('exit', () => (exited = true));
+
+  const stop = async () => {
+    if (!exited) {
+      try {
+        process.kill(child.pid!, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+      for (let i = 0; i < 100 && !exited; i++) await sleep(50);
+    }
+    // Whatever the manager left behind (a service that ignored SIGTERM).
+    for (let round = 0; round < 20; round++) {
+      const pids = CGROUP_ROOTS.flatMap((r) => cgroupPids(join(r, cgroup)));
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+      await sleep(50);
+    }
+    for (const r of CGROUP_ROOTS) removeCgroup(join(r, cgroup));
+    rmSync(root, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
+  while (!(existsSync(join(dirs.XDG_RUNTIME_DIR, 'systemd', 'private')) && existsSync(join(dirs.XDG_RUNTIME_DIR, 'bus')))) {
+    if (exited || Date.now() > deadline) {
+      const output = readFileSync(log, 'utf8').slice(-2000);
+      await stop();
+      throw new Error(`the private systemd manager did not start${exited ? ' (it exited)' : ''}:\n${output}`);
+    }
+    await sleep(20);
+  }
+  // The manager registers on its bus shortly after the bus socket appears.
+  for (;;) {
+    try {
+      (await SystemdManager.connect({ scope: 'user', env, timeoutMs: 1000 })).close();
+      break;
+    } catch (error) {
+      if (exited || Date.now() > deadline) {
+        await stop();
+        throw new Error(`the private systemd manager does not answer on D-Bus: ${(error as Error).message}`);
+      }
+      await sleep(20);
+    }
+  }
+  return { root, env, unitDir, stateDir: join(dirs.XDG_STATE_HOME, 'appsd'), pid: child.pid!, log, stop };
+}
+
+function cgroupPids(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  const pids: number[] = [];
+  const walk = (d: string) => {
+    try {
+      for (const line of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n')) if (line) pids.push(Number(line));
+      for (const entry of readdirSync(d, { withFileTypes: true })) if (entry.isDirectory()) walk(join(d, entry.name));
+    } catch {
+      // Removed meanwhile.
+    }
+  };
+  walk(dir);
+  return pids;
+}
+
+function removeCgroup(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) removeCgroup(join(dir, entry.name));
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Still busy; nothing more to do.
+  }
+}

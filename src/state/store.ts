@@ -1,0 +1,46 @@
+// Adapter: the inventory file in appsd's state directory.
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { EMPTY_INVENTORY, parseInventory, serializeInventory, type Inventory } from './inventory.js';
+
+export class StateStore {
+  readonly file: string;
+  private lastWritten: string | undefined;
+
+  constructor(readonly dir: string) {
+    this.file = join(dir, 'inventory.json');
+  }
+
+  async read(): Promise<Inventory> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_INVENTORY;
+      throw error;
+    }
+    this.lastWritten = text;
+    try {
+      return parseInventory(text);
+    } catch (error) {
+      throw new Error(`${this.file}: ${(error as Error).message}; move it aside to start afresh`);
+    }
+  }
+
+  /** Writes only if the content changed: a no-op pass writes nothing. */
+  async write(inventory: Inventory): Promise<boolean> {
+    const text = serializeInventory(inventory);
+    if (text === this.lastWritten) return false;
+    if (Object.keys(inventory.apps).length === 0 && this.lastWritten === undefined) return false;
+    await mkdir(this.dir, { recursive: true, mode: 0o755 });
+    await writeFileAtomic(this.file, text);
+    this.lastWritten = text;
+    return true;
+  }
+
+  async clear(): Promise<void> {
+    await rm(this.file, { force: true });
+    this.lastWritten = undefined;
+  }
+}

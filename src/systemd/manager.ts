@@ -1,0 +1,209 @@
+// Adapter: the systemd manager over D-Bus (dbus-next). Plain method calls
+// rather than proxy objects: a proxy object costs an introspection round trip
+// (about 50 ms) before the first call, and appsd only needs a few methods.
+import dbus, { type Message as DBusMessage, type MessageBus } from 'dbus-next';
+import { join } from 'node:path';
+
+const { Message, MessageType } = dbus;
+
+const SYSTEMD = 'org.freedesktop.systemd1';
+const MANAGER_PATH = '/org/freedesktop/systemd1';
+const MANAGER = 'org.freedesktop.systemd1.Manager';
+
+/** What systemd says about a unit (ListUnitsByNames). */
+export interface UnitStatus {
+  readonly name: string;
+  readonly loadState: string;
+  readonly activeState: string;
+  readonly subState: string;
+}
+
+export type JobMode = 'replace' | 'fail';
+
+export class SystemdUnavailableError extends Error {
+  override name = 'SystemdUnavailableError';
+}
+
+export class JobFailedError extends Error {
+  override name = 'JobFailedError';
+  constructor(
+    readonly unit: string,
+    readonly operation: string,
+    readonly result: string,
+  ) {
+    super(`${operation} ${unit}: job ${result}`);
+  }
+}
+
+export interface ConnectOptions {
+  readonly scope: 'user' | 'system';
+  readonly env?: NodeJS.ProcessEnv;
+  readonly timeoutMs?: number;
+}
+
+/** The D-Bus address appsd uses for a scope, and how to explain a failure to reach it. */
+export function busAddress(scope: 'user' | 'system', env: NodeJS.ProcessEnv = process.env): string {
+  if (scope === 'system') return env['DBUS_SYSTEM_BUS_ADDRESS'] ?? 'unix:path=/run/dbus/system_bus_socket';
+  if (env['DBUS_SESSION_BUS_ADDRESS']) return env['DBUS_SESSION_BUS_ADDRESS'];
+  const runtime = env['XDG_RUNTIME_DIR'];
+  if (!runtime) throw new SystemdUnavailableError('neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set, so the user manager cannot be found');
+  return `unix:path=${join(runtime, 'bus')}`;
+}
+
+export class SystemdManager {
+  /** Calls made, by method: the tests and the benchmark count reloads and writes. */
+  readonly calls = new Map<string, number>();
+  private readonly finishedJobs = new Map<string, string>();
+  private readonly jobWaiters = new Map<string, (result: string) => void>();
+  private subscribed = false;
+
+  private constructor(private readonly bus: MessageBus) {
+    bus.on('message', (msg: DBusMessage) => this.onMessage(msg));
+  }
+
+  static async connect(options: ConnectOptions): Promise<SystemdManager> {
+    const address = busAddress(options.scope, options.env);
+    const timeoutMs = options.timeoutMs ?? 5000;
+    let bus: MessageBus;
+    try {
+      bus = options.scope === 'system' && !options.env?.['DBUS_SYSTEM_BUS_ADDRESS'] ? dbus.systemBus() : dbus.sessionBus({ busAddress: address });
+    } catch (error) {
+      throw new SystemdUnavailableError(`cannot connect to ${address}: ${(error as Error).message}`);
+    }
+    const manager = new SystemdManager(bus);
+    const failed = new Promise<never>((_, reject) => {
+      bus.once('error', (error: Error) => reject(new SystemdUnavailableError(`cannot connect to ${address}: ${error.message}`)));
+      setTimeout(() => reject(new SystemdUnavailableError(`no answer from ${address} within ${timeoutMs} ms`)), timeoutMs).unref();
+    });
+    try {
+      await Promise.race([manager.call('GetDefaultTarget', '', []), failed]);
+    } catch (error) {
+      bus.disconnect();
+      if (error instanceof SystemdUnavailableError) throw error;
+      throw new SystemdUnavailableError(`the systemd manager does not answer on ${address}: ${(error as Error).message}`);
+    }
+    // Keep 'error' from being unhandled later (a lost connection surfaces as failed calls).
+    bus.on('error', () => {});
+    return manager;
+  }
+
+  close(): void {
+    this.bus.disconnect();
+  }
+
+  private async call(member: string, signature: string, body: unknown[]): Promise<unknown[]> {
+    this.calls.set(member, (this.calls.get(member) ?? 0) + 1);
+    const reply = await this.bus.call(
+      new Message({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member, signature, body }),
+    );
+    return reply?.body ?? [];
+  }
+
+  async listUnitsByNames(names: readonly string[]): Promise<Map<string, UnitStatus>> {
+    const result = new Map<string, UnitStatus>();
+    if (names.length === 0) return result;
+    const [units] = (await this.call('ListUnitsByNames', 'as', [names])) as [Array<[string, string, string, string, string]>];
+    for (const [name, , loadState, activeState, subState] of units) result.set(name, { name, loadState, activeState, subState });
+    return result;
+  }
+
+  /** enabled, disabled, static, ... or undefined when systemd knows no such file. */
+  async unitFileState(name: string): Promise<string | undefined> {
+    try {
+      const [state] = (await this.call('GetUnitFileState', 's', [name])) as [string];
+      return state;
+    } catch (error) {
+      if (isDBusError(error, 'org.freedesktop.DBus.Error.FileNotFound')) return undefined;
+      throw error;
+    }
+  }
+
+  async reload(): Promise<void> {
+    await this.call('Reload', '', []);
+  }
+
+  async enable(names: readonly string[]): Promise<void> {
+    await this.call('EnableUnitFiles', 'asbb', [names, false, true]);
+  }
+
+  async disable(names: readonly string[]): Promise<void> {
+    await this.call('DisableUnitFiles', 'asb', [names, false]);
+  }
+
+  async resetFailed(name: string): Promise<void> {
+    try {
+      await this.call('ResetFailedUnit', 's', [name]);
+    } catch (error) {
+      if (!isDBusError(error, 'org.freedesktop.systemd1.NoSuchUnit')) throw error;
+    }
+  }
+
+  start(name: string): Promise<void> {
+    return this.job('StartUnit', name, 'start');
+  }
+
+  restart(name: string): Promise<void> {
+    return this.job('RestartUnit', name, 'restart');
+  }
+
+  /** Stopping a unit systemd does not know is a success: it is not running. */
+  async stop(name: string): Promise<void> {
+    try {
+      await this.job('StopUnit', name, 'stop');
+    } catch (error) {
+      if (!isDBusError(error, 'org.freedesktop.systemd1.NoSuchUnit')) throw error;
+    }
+  }
+
+  /** Runs a job and waits for it to finish: systemd answers the call as soon as the job is queued. */
+  private async job(member: string, name: string, operation: string): Promise<void> {
+    await this.subscribe();
+    const [jobPath] = (await this.call(member, 'ss', [name, 'replace'])) as [string];
+    const result = await this.jobResult(jobPath);
+    if (result !== 'done') throw new JobFailedError(name, operation, result);
+  }
+
+  private jobResult(jobPath: string): Promise<string> {
+    // JobRemoved can arrive before the call's reply: it is kept until asked for.
+    const early = this.finishedJobs.get(jobPath);
+    if (early !== undefined) {
+      this.finishedJobs.delete(jobPath);
+      return Promise.resolve(early);
+    }
+    return new Promise((resolve) => this.jobWaiters.set(jobPath, resolve));
+  }
+
+  private async subscribe(): Promise<void> {
+    if (this.subscribed) return;
+    this.subscribed = true;
+    await this.bus.call(
+      new Message({
+        destination: 'org.freedesktop.DBus',
+        path: '/org/freedesktop/DBus',
+        interface: 'org.freedesktop.DBus',
+        member: 'AddMatch',
+        signature: 's',
+        body: [`type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER}',member='JobRemoved'`],
+      }),
+    );
+    await this.call('Subscribe', '', []);
+  }
+
+  private onMessage(msg: DBusMessage): void {
+    if (msg.type !== MessageType.SIGNAL || msg.interface !== MANAGER || msg.member !== 'JobRemoved') return;
+    const [, jobPath, , result] = msg.body as [number, string, string, string];
+    const waiter = this.jobWaiters.get(jobPath);
+    if (waiter) {
+      this.jobWaiters.delete(jobPath);
+      waiter(result);
+    } else {
+      this.finishedJobs.set(jobPath, result);
+      // Only jobs we are about to ask for matter; forget others' after a while.
+      if (this.finishedJobs.size > 1000) this.finishedJobs.delete(this.finishedJobs.keys().next().value!);
+    }
+  }
+}
+
+export function isDBusError(error: unknown, type: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { type?: string }).type === type;
+}
