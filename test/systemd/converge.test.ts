@@ -28,9 +28,10 @@ if (unsupported && !IN_CI) {
 }
 
 /** An apps directory and a state directory of the test's own, so tests never prune each other's apps. */
-function workspace(t: { context: { manager: PrivateManager } }) {
+function workspace(t: { context: { manager: PrivateManager }; teardown: (fn: () => void) => void }) {
   const manager = t.context.manager;
   const dir = mkdtempSync(join(tmpdir(), 'appsd-converge-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const apps = join(dir, 'apps.d');
   const state = join(dir, 'state');
   mkdirSync(apps, { recursive: true });
