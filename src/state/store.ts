@@ -28,11 +28,18 @@ export class StateStore {
     }
   }
 
-  /** Writes only if the content changed: a no-op pass writes nothing. */
+  /**
+   * Writes only if the content changed: a no-op pass writes nothing. With no
+   * apps left, the file is removed: appsd leaves no state behind.
+   */
   async write(inventory: Inventory): Promise<boolean> {
+    if (Object.keys(inventory.apps).length === 0) {
+      if (this.lastWritten === undefined) return false;
+      await this.clear();
+      return true;
+    }
     const text = serializeInventory(inventory);
     if (text === this.lastWritten) return false;
-    if (Object.keys(inventory.apps).length === 0 && this.lastWritten === undefined) return false;
     await mkdir(this.dir, { recursive: true, mode: 0o755 });
     await writeFileAtomic(this.file, text);
     this.lastWritten = text;
