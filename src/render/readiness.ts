@@ -21,11 +21,14 @@ const HTTP_PROBE =
   `(exec 3<>"/dev/tcp/$1/$2" && printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\nConnection: close\\r\\n\\r\\n' "$5" "$4" >&3` +
   ` && read -r -t 5 _ c _ <&3 && [ "\${c:-999}" -lt 500 ])`;
 
+// On failure the message goes to stderr (the journal) and to the unit's
+// status line (STATUS=, shown by systemctl status even after the unit failed;
+// the short sleep lets the manager read it before the sender is gone).
 function script(probe: string, what: string): string {
   return (
     `d=$((${NOW}+$3*1000)); ` +
     `until ${probe} 2>/dev/null; do ` +
-    `[ "${NOW}" -lt "$d" ] || { echo "appsd: backend $4 ${what} within $3 ms" >&2; exit 1; }; ` +
+    `[ "${NOW}" -lt "$d" ] || { m="appsd: backend $4 ${what} within $3 ms"; echo "$m" >&2; systemd-notify --status="$m" 2>/dev/null; sleep 0.2; exit 1; }; ` +
     `sleep 0.01; done`
   );
 }

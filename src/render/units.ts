@@ -56,6 +56,13 @@ function socketUnit(app: App): UnitFile {
   const unit = baseUnit(app, 'listening socket');
   for (const address of app.listen) unit.add('Socket', 'ListenStream', escapeSpecifiers(formatAddress(address)));
   if (app.listen.some((a) => a.kind === 'unix')) unit.add('Socket', 'RemoveOnStop', 'yes');
+  // Proxy mode: when the app fails to start, reject the connections waiting
+  // for it. The clients get an error at once, and the socket is not
+  // re-triggered in a loop that would end in trigger-limit-hit (a socket that
+  // no longer listens). Not in native mode, where the service takes a while to
+  // stop after the app exits: connections arriving meanwhile must wait for the
+  // next start, not be flushed.
+  if (app.activation === 'proxy') unit.add('Socket', 'FlushPending', 'yes');
   unit.add('Install', 'WantedBy', 'sockets.target');
   return unit;
 }
@@ -89,6 +96,8 @@ function backendUnit(app: App, backend: InetAddress, options: RenderOptions): Un
   else execService(unit, app.runtime);
   const ready = readinessCommand(app.readiness, backend, formatAddress(backend), options);
   if (ready) {
+    // Lets the readiness wait put its failure message in the unit's status.
+    if (app.runtime.kind === 'exec') unit.add('Service', 'NotifyAccess', 'all');
     unit.add('Service', 'ExecStartPost', formatCommandLine(ready));
     unit.add('Service', 'TimeoutStartSec', formatTimespan(app.readiness.timeoutMs + START_MARGIN_MS));
   }
@@ -103,6 +112,10 @@ function nativeServiceUnit(app: App, options: RenderOptions): UnitFile {
   unit.add('Unit', 'StartLimitIntervalSec', 0);
   if (app.runtime.kind === 'container') containerService(unit, app, app.runtime, undefined, options);
   else execService(unit, app.runtime);
+  // Without FlushPending, a connection waiting for an app that fails to start
+  // triggers the socket again at once; a pause after a failure keeps that retry
+  // loop under the socket's trigger limit, so the socket keeps listening.
+  unit.add('Service', 'ExecStopPost', formatCommandLine([options.bashPath, '-c', '[ "$SERVICE_RESULT" = success ] || sleep 1']));
   resourceLimits(unit, app.runtime.resources);
   return unit;
 }
@@ -128,6 +141,8 @@ function containerService(unit: UnitFile, app: App, runtime: ContainerRuntime, b
   unit.add('Service', 'Type', 'notify');
   unit.add('Service', 'NotifyAccess', 'all');
   unit.add('Service', 'Environment', 'PODMAN_SYSTEMD_UNIT=%n');
+  // podman 4.3 refuses to start when the cidfile of the previous run is still there.
+  unit.add('Service', 'ExecStartPre', formatCommandLine(['/bin/rm', '-f', cidfile]));
   const args: Word[] = [
     options.podmanPath, 'run', ['--cidfile=', ...cidfile], '--cgroups=no-conmon', '--rm', '--sdnotify=conmon', '-d', '--replace',
   ];

@@ -4,7 +4,7 @@
 // /run/systemd (systemd --user insists on /run/systemd/system, which the host
 // must not get), in its own cgroup, with its own HOME and XDG directories.
 // See ../shared/ENVIRONMENT.md for why each step is there.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +26,12 @@ export interface PrivateManager {
 export interface PrivateManagerOptions {
   /** Added to every service's environment (user.conf DefaultEnvironment=). */
   readonly serviceEnv?: Readonly<Record<string, string>>;
+  /**
+   * For podman: make /run/netns a shared mount on the host first, so the
+   * network namespaces podman creates from inside the manager's mount
+   * namespace are visible to the host's podman too.
+   */
+  readonly shareNetns?: boolean;
   readonly startTimeoutMs?: number;
 }
 
@@ -77,6 +83,9 @@ export async function startPrivateManager(options: PrivateManagerOptions = {}): 
     join(dirs.XDG_CONFIG_HOME, 'systemd', 'user.conf'),
     `[Manager]\nDefaultStandardOutput=inherit\nDefaultStandardError=inherit\n${serviceEnv ? `DefaultEnvironment=${serviceEnv}\n` : ''}`,
   );
+  if (options.shareNetns) {
+    execFileSync('/bin/sh', ['-c', 'mkdir -p /run/netns && { mountpoint -q /run/netns || mount --bind /run/netns /run/netns; } && mount --make-shared /run/netns']);
+  }
   const cgroup = `appsd-test-${root.slice('/tmp/appsd-'.length)}`;
   const log = join(root, 'manager.log');
   const logFd = openSync(log, 'a');

@@ -18,9 +18,11 @@ declare -A NEEDS=(
   [busybox]=busybox-static
   [python3]=python3
   [curl]=curl
+  [cc]=gcc
+  [tar]=tar
 )
 # Needed but without a program of their own to look for.
-EXTRA_PACKAGES=(dbus-user-session netavark aardvark-dns)
+EXTRA_PACKAGES=(dbus-user-session netavark aardvark-dns catatonit libc6-dev)
 
 missing=()
 for program in "${!NEEDS[@]}"; do

@@ -1,12 +1,12 @@
 // diff and apply against a real systemd user manager that the suite starts
 // itself (never the host's), with exec apps serving HTTP through their sockets.
 import anyTest, { type TestFn } from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { privateManagerUnsupported, startPrivateManager, type PrivateManager } from '../../src/sandbox/private-manager.js';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { workspace as makeWorkspace } from '../helpers/workspace.js';
 import { activeState, get, ReloadCounter, systemctl, waitFor } from '../helpers/systemd.js';
 import { IN_CI } from '../helpers/tier.js';
 
@@ -27,19 +27,8 @@ if (unsupported && !IN_CI) {
   registerTests();
 }
 
-/** An apps directory and a state directory of the test's own, so tests never prune each other's apps. */
-function workspace(t: { context: { manager: PrivateManager }; teardown: (fn: () => void) => void }) {
-  const manager = t.context.manager;
-  const dir = mkdtempSync(join(tmpdir(), 'appsd-converge-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const apps = join(dir, 'apps.d');
-  const state = join(dir, 'state');
-  mkdirSync(apps, { recursive: true });
-  const appsd = (...args: string[]): Promise<CliResult> =>
-    runCli([...args, '--apps-dir', apps, '--state-dir', state], { env: manager.env });
-  const write = (name: string, text: string) => writeFileSync(join(apps, name), text);
-  return { apps, state, appsd, write, unitDir: manager.unitDir };
-}
+const workspace = (t: { context: { manager: PrivateManager }; teardown: (fn: () => void) => void }) =>
+  makeWorkspace(t.context.manager, (fn) => t.teardown(fn));
 
 /** An exec app running the fixture server on `backend`, reachable on `listen`. */
 function execApp(listen: number, backend: number, body: string, extra = ''): string {
