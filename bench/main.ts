@@ -6,7 +6,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPrivateManager } from '../src/sandbox/private-manager.js';
-import { buildTestImages, writeContainersConf } from '../test/helpers/podman.js';
+import { buildTestImages, removeAppsdContainers, writeContainersConf } from '../test/helpers/podman.js';
 import { workspace } from '../test/helpers/workspace.js';
 import { coldStart } from './cold-start.js';
 import { formatTable, type Figure } from './stats.js';
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     await w.appsd('apply');
   } finally {
     await manager.stop();
+    await removeAppsdContainers(podmanEnv);
     for (const fn of cleanups) fn();
     rmSync(confDir, { recursive: true, force: true });
   }

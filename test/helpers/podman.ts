@@ -76,3 +76,10 @@ export async function podmanInspect(name: string, env: NodeJS.ProcessEnv): Promi
   const { stdout } = await run('podman', ['inspect', name], { env });
   return (JSON.parse(stdout) as Array<Record<string, unknown>>)[0]!;
 }
+
+/** Removes every container named appsd-*, running or not. */
+export async function removeAppsdContainers(env: NodeJS.ProcessEnv): Promise<void> {
+  const { stdout } = await run('podman', ['ps', '-a', '--filter', 'name=^appsd-', '--format', '{{.Names}}'], { env });
+  const names = stdout.split('\n').filter(Boolean);
+  if (names.length) await run('podman', ['rm', '-f', '-t', '0', ...names], { env });
+}

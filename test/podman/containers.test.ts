@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { privateManagerUnsupported, startPrivateManager, type PrivateManager } from '../../src/sandbox/private-manager.js';
-import { buildTestImages, IMAGES, podmanInspect, runningContainers, writeContainersConf } from '../helpers/podman.js';
+import { buildTestImages, IMAGES, podmanInspect, removeAppsdContainers, runningContainers, writeContainersConf } from '../helpers/podman.js';
 import { activeState, get, systemctl, waitFor } from '../helpers/systemd.js';
 import { IN_CI, missingPrograms } from '../helpers/tier.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
@@ -34,6 +34,8 @@ if (unsupported && !IN_CI) {
   });
   test.after.always(async (t) => {
     await t.context.manager?.stop();
+    // Containers live in podman's own cgroups, not the manager's: remove what a failed test left.
+    if (t.context.podmanEnv) await removeAppsdContainers(t.context.podmanEnv);
     if (t.context.confDir) rmSync(t.context.confDir, { recursive: true, force: true });
   });
   registerTests();
