@@ -8,6 +8,10 @@ import { EXIT_ERROR } from './exit-codes.js';
 import { applyCommand } from './apply.js';
 import { diffCommand } from './diff.js';
 import { renderCommand } from './render.js';
+import { installCommand, uninstallCommand } from './install.js';
+import { statusCommand } from './status.js';
+import { watchCommand } from './watch.js';
+import { parseTimespan } from '../manifest/timespan.js';
 import { validateCommand } from './validate.js';
 
 const HELP = `appsd: socket-activated, scale-to-zero services from YAML manifests
@@ -22,6 +26,12 @@ Commands:
                      exit 0 no changes, 1 changes pending, 2 errors
   apply              converge systemd with the manifests (write, reload, enable,
                      start, stop, remove); --dry-run prints the plan and stops
+  watch              apply now, then again on every change to the apps directory,
+                     every --resync interval and on SIGHUP; SIGTERM/SIGINT exit
+  status             each app's socket and backend (running or scaled to zero),
+                     last activation, errors; the controller's last pass
+  install            run appsd watch as a service of the manager (enabled, started)
+  uninstall          stop and remove that service
   help               show this help
 
 Options:
@@ -35,6 +45,12 @@ Options:
   --json             machine-readable output (validate, diff)
   --offline          diff: compare with the unit directory only, without systemd
   --dry-run          apply: print the plan, change nothing
+  --resync SPAN      watch, install: a full pass at least this often (default 1min)
+  --pull SPAN        watch, install: git pull --ff-only the apps directory this often
+  --sandbox          watch: run against a private systemd user manager for this
+                     session (needs root); APPSD_SANDBOX=auto does so only when
+                     no user manager is reachable
+  --verbose          watch: also log passes that changed nothing, and file events
   -h, --help         show this help
   --version          print the version
 
@@ -47,6 +63,10 @@ const OPTIONS = {
   'state-dir': { type: 'string' },
   offline: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  resync: { type: 'string' },
+  pull: { type: 'string' },
+  sandbox: { type: 'boolean' },
+  verbose: { type: 'boolean' },
   user: { type: 'boolean' },
   system: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -66,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command === undefined && !values.help ? EXIT_ERROR : 0;
   }
+  if (values.sandbox && command !== 'watch') throw new UsageError('--sandbox goes with watch');
   const locations = resolveLocations(values);
   switch (command) {
     case 'validate':
@@ -79,9 +100,40 @@ export async function main(argv: string[]): Promise<number> {
     case 'apply':
       if (rest.length) throw new UsageError('apply takes no arguments');
       return applyCommand(locations, values['dry-run'] ?? false);
+    case 'watch': {
+      if (rest.length) throw new UsageError('watch takes no arguments');
+      const pullMs = values.pull === undefined ? undefined : span('--pull', values.pull);
+      return watchCommand(values, locations, {
+        resyncMs: values.resync === undefined ? 60_000 : span('--resync', values.resync),
+        ...(pullMs !== undefined && { pullMs }),
+        verbose: values.verbose ?? false,
+        sandbox: values.sandbox ? 'always' : process.env['APPSD_SANDBOX'] === 'auto' ? 'auto' : 'never',
+        debounceMs: Number(process.env['APPSD_DEBOUNCE_MS'] ?? 150),
+      });
+    }
+    case 'status':
+      if (rest.length) throw new UsageError('status takes no arguments');
+      return statusCommand(locations, values.json ?? false);
+    case 'install':
+      if (rest.length) throw new UsageError('install takes no arguments');
+      if (values.pull !== undefined) span('--pull', values.pull);
+      if (values.resync !== undefined) span('--resync', values.resync);
+      return installCommand(locations, { ...(values.pull !== undefined && { pull: values.pull }), ...(values.resync !== undefined && { resync: values.resync }) });
+    case 'uninstall':
+      if (rest.length) throw new UsageError('uninstall takes no arguments');
+      return uninstallCommand(locations);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** A time span flag: 30s, 5min, ... (at least 100 ms). */
+function span(flag: string, text: string): number {
+  const parsed = parseTimespan(text, false);
+  if (!parsed.ok || parsed.value === null || parsed.value < 100) {
+    throw new UsageError(`${flag}: ${parsed.ok ? 'must be at least 100ms' : parsed.reason}`);
+  }
+  return parsed.value;
 }
 
 main(process.argv.slice(2)).then(

@@ -16,7 +16,15 @@ export interface UnitStatus {
   readonly loadState: string;
   readonly activeState: string;
   readonly subState: string;
+  /** The unit's D-Bus object path, for reading its properties. */
+  readonly path?: string;
 }
+
+// systemd's own D-Bus timeout; a call that takes longer means the manager or
+// the bus is gone, and the controller should reconnect rather than hang.
+const CALL_TIMEOUT_MS = 25_000;
+// Stopping a container may take podman's stop timeout and more.
+const JOB_TIMEOUT_MS = 5 * 60_000;
 
 export type JobMode = 'replace' | 'fail';
 
@@ -91,19 +99,38 @@ export class SystemdManager {
     this.bus.disconnect();
   }
 
-  private async call(member: string, signature: string, body: unknown[]): Promise<unknown[]> {
+  private call(member: string, signature: string, body: unknown[]): Promise<unknown[]> {
     this.calls.set(member, (this.calls.get(member) ?? 0) + 1);
-    const reply = await this.bus.call(
-      new Message({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member, signature, body }),
-    );
-    return reply?.body ?? [];
+    return this.send(new Message({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member, signature, body }), member);
+  }
+
+  private async send(message: DBusMessage, what: string): Promise<unknown[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SystemdUnavailableError(`${what}: no answer from systemd within ${CALL_TIMEOUT_MS / 1000} s`)), CALL_TIMEOUT_MS);
+    });
+    try {
+      const reply = await Promise.race([this.bus.call(message), timeout]);
+      return reply?.body ?? [];
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One property of a unit object, e.g. ('org.freedesktop.systemd1.Unit', 'ActiveEnterTimestamp'). */
+  async property(path: string, iface: string, name: string): Promise<unknown> {
+    const [variant] = (await this.send(
+      new Message({ destination: SYSTEMD, path, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [iface, name] }),
+      `Get ${name}`,
+    )) as [{ value: unknown }];
+    return variant.value;
   }
 
   async listUnitsByNames(names: readonly string[]): Promise<Map<string, UnitStatus>> {
     const result = new Map<string, UnitStatus>();
     if (names.length === 0) return result;
-    const [units] = (await this.call('ListUnitsByNames', 'as', [names])) as [Array<[string, string, string, string, string]>];
-    for (const [name, , loadState, activeState, subState] of units) result.set(name, { name, loadState, activeState, subState });
+    const [units] = (await this.call('ListUnitsByNames', 'as', [names])) as [Array<[string, string, string, string, string, string, string]>];
+    for (const [name, , loadState, activeState, subState, , path] of units) result.set(name, { name, loadState, activeState, subState, path });
     return result;
   }
 
@@ -170,13 +197,22 @@ export class SystemdManager {
       this.finishedJobs.delete(jobPath);
       return Promise.resolve(early);
     }
-    return new Promise((resolve) => this.jobWaiters.set(jobPath, resolve));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.jobWaiters.delete(jobPath);
+        reject(new SystemdUnavailableError(`job ${jobPath} did not finish within ${JOB_TIMEOUT_MS / 1000} s`));
+      }, JOB_TIMEOUT_MS);
+      this.jobWaiters.set(jobPath, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+    });
   }
 
   private async subscribe(): Promise<void> {
     if (this.subscribed) return;
     this.subscribed = true;
-    await this.bus.call(
+    await this.send(
       new Message({
         destination: 'org.freedesktop.DBus',
         path: '/org/freedesktop/DBus',
@@ -185,6 +221,7 @@ export class SystemdManager {
         signature: 's',
         body: [`type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER}',member='JobRemoved'`],
       }),
+      'AddMatch',
     );
     await this.call('Subscribe', '', []);
   }

@@ -1,0 +1,77 @@
+// `appsd watch`: the controller in the foreground until SIGTERM or SIGINT.
+import { Controller } from '../controller/controller.js';
+import { ControllerAlreadyRunning } from '../controller/status-socket.js';
+import { workTreeOf } from '../controller/git.js';
+import { createLogger, detectLogFormat, NOTICE } from '../controller/log.js';
+import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
+import { resolveLocations, UsageError, type LocationFlags, type Locations } from './context.js';
+import { EXIT_OK } from './exit-codes.js';
+import { loadAppsDir } from './load-apps.js';
+import { displayPath } from './output.js';
+import { startSandbox, userManagerReachable, type SandboxMode, type Sandbox } from './sandbox.js';
+
+export interface WatchOptions {
+  readonly resyncMs: number;
+  readonly pullMs?: number;
+  readonly verbose: boolean;
+  readonly sandbox: SandboxMode;
+  readonly debounceMs: number;
+}
+
+export async function watchCommand(flags: LocationFlags, given: Locations, options: WatchOptions): Promise<number> {
+  await loadAppsDir(given.appsDir); // a missing directory is a usage error
+  if (options.pullMs !== undefined && !(await workTreeOf(given.appsDir))) {
+    throw new UsageError(`--pull: ${given.appsDir} is not inside a git work tree`);
+  }
+  const log = createLogger(process.stderr, detectLogFormat(process.stderr), options.verbose);
+  let sandbox: Sandbox | undefined;
+  let locations = given;
+  if (options.sandbox === 'always' || (options.sandbox === 'auto' && given.scope === 'user' && !(await userManagerReachable()))) {
+    if (flags.system) throw new UsageError('--sandbox runs a user manager; it does not go with --system');
+    sandbox = await startSandbox(given.appsDir);
+    // Defaults now point into the sandbox; explicit flags still win.
+    locations = resolveLocations(flags);
+    log.log(NOTICE, [
+      `no systemd user manager to use here: started a private one for this session (${sandbox.manager.root})`,
+      `  apps answer on the addresses in their manifests (e.g. curl http://127.0.0.1:8080/ for apps.d/hello.yaml)`,
+      `  status:  env $(cat ${sandbox.envFile}) npx appsd status`,
+      `  Ctrl-C stops appsd, the private manager and every app it started`,
+    ].join('\n'));
+  }
+  const controller = new Controller({
+    appsDir: locations.appsDir,
+    unitDir: locations.unitDir,
+    stateDir: locations.stateDir,
+    scope: locations.scope,
+    renderOptions: DEFAULT_RENDER_OPTIONS,
+    log,
+    debounceMs: options.debounceMs,
+    maxDelayMs: Math.max(options.debounceMs * 10, 1000),
+    resyncMs: options.resyncMs,
+    ...(options.pullMs !== undefined && { pullMs: options.pullMs }),
+    display: (file) => displayPath(file),
+  });
+  try {
+    await controller.start();
+  } catch (error) {
+    await sandbox?.manager.stop();
+    if (error instanceof ControllerAlreadyRunning) throw new UsageError(error.message);
+    throw error;
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.log(NOTICE, `${signal}: finishing the pass in flight, then exiting`);
+      void controller
+        .stop()
+        .then(() => sandbox?.manager.stop())
+        .then(resolve);
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => void controller.hangup());
+  });
+  return EXIT_OK;
+}

@@ -1,0 +1,247 @@
+// `appsd watch`: a level-based controller. Every trigger (a file event, the
+// periodic resync, SIGHUP, a git pull) only says "look again"; each pass
+// compares the whole desired state with the whole observed state, exactly as
+// `appsd apply` does. Events are debounced and coalesced, so a `git pull` of
+// 300 manifests is one pass and one daemon-reload.
+import type { Server } from 'node:net';
+import { readManifestSources } from '../manifest/discover.js';
+import { formatDiagnosticLine } from '../diagnostics.js';
+import { describeAction } from '../plan/format.js';
+import { runPass, type PassOutcome } from '../reconcile/pass.js';
+import { LockBusyError } from '../reconcile/lock.js';
+import type { RenderOptions } from '../render/options.js';
+import { StateStore } from '../state/store.js';
+import { SystemdManager } from '../systemd/manager.js';
+import { headCommit, pullFastForward } from './git.js';
+import { DEBUG, ERR, INFO, NOTICE, WARNING, type Logger } from './log.js';
+import { notifySystemd } from './notify.js';
+import { serveStatus, type ControllerStatus } from './status-socket.js';
+import { watchAppsDir, type DirWatcher } from './watcher.js';
+
+export interface ControllerOptions {
+  readonly appsDir: string;
+  readonly unitDir: string;
+  readonly stateDir: string;
+  readonly scope: 'user' | 'system';
+  readonly renderOptions: RenderOptions;
+  readonly log: Logger;
+  /** Quiet time after the last event before a pass. */
+  readonly debounceMs: number;
+  /** A pass at the latest this long after the first of a stream of events. */
+  readonly maxDelayMs: number;
+  readonly resyncMs: number;
+  /** With --pull: how often to fast-forward the git work tree. */
+  readonly pullMs?: number;
+  /** Display path of a file, for log lines. */
+  readonly display: (file: string) => string;
+}
+
+const MAX_BACKOFF_MS = 60_000;
+
+export class Controller {
+  private manager: SystemdManager | undefined;
+  private watcher: DirWatcher | undefined;
+  private server: Server | undefined;
+  private readonly store: StateStore;
+  private timer: NodeJS.Timeout | undefined;
+  private firstEventAt: number | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private pullTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopping = false;
+  private backoffMs = 0;
+  private reported = new Set<string>();
+  private readonly startedAt = new Date().toISOString();
+  private lastPass: ControllerStatus['lastPass'];
+  private git: { commit?: string; lastPull?: { time: string; ok: boolean; error?: string } } | undefined;
+  /** Passes run, for tests and the benchmark. */
+  passes = 0;
+
+  constructor(private readonly o: ControllerOptions) {
+    this.store = new StateStore(o.stateDir);
+  }
+
+  async start(): Promise<void> {
+    const { log } = this.o;
+    this.server = await serveStatus(this.o.stateDir, () => this.status());
+    if (this.o.pullMs !== undefined) {
+      this.git = { ...((await headCommit(this.o.appsDir)) !== undefined && { commit: await headCommit(this.o.appsDir) }) };
+    }
+    this.watcher = await watchAppsDir(
+      this.o.appsDir,
+      (what) => this.poke(what),
+      (error) => log.log(WARNING, `watching ${this.o.display(this.o.appsDir)}: ${error.message}`),
+    );
+    log.log(NOTICE, `watching ${this.o.display(this.o.appsDir)} (resync every ${this.o.resyncMs / 1000}s${this.o.pullMs ? `, git pull every ${this.o.pullMs / 1000}s` : ''})`);
+    await this.passNow('start');
+    this.scheduleResync();
+    if (this.o.pullMs !== undefined) this.schedulePull();
+    notifySystemd({ ready: true, status: `watching ${this.o.appsDir}` });
+  }
+
+  /** Something may have changed: a pass soon, coalesced with other pokes. */
+  poke(reason: string): void {
+    if (this.stopping) return;
+    this.o.log.log(DEBUG, `event: ${reason}`);
+    const now = Date.now();
+    this.firstEventAt ??= now;
+    if (this.timer) clearTimeout(this.timer);
+    const wait = Math.max(0, Math.min(this.o.debounceMs, this.firstEventAt + this.o.maxDelayMs - now));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.firstEventAt = undefined;
+      void this.passNow('change');
+    }, wait);
+  }
+
+  /** SIGHUP: pull (with --pull), then a pass at once. */
+  async hangup(): Promise<void> {
+    this.o.log.log(INFO, 'SIGHUP: a pass now');
+    if (this.o.pullMs !== undefined) await this.pull();
+    await this.passNow('SIGHUP');
+  }
+
+  /** Runs a pass now, or right after the one in flight. */
+  async passNow(reason: string): Promise<void> {
+    if (this.stopping) return;
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.pass(reason);
+          reason = 'changes during the last pass';
+        } while (this.again && !this.stopping);
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    notifySystemd({ stopping: true });
+    for (const t of [this.timer, this.resyncTimer, this.pullTimer]) if (t) clearTimeout(t);
+    await this.running;
+    await this.watcher?.close();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.manager?.close();
+  }
+
+  status(): ControllerStatus {
+    return {
+      pid: process.pid,
+      appsDir: this.o.appsDir,
+      startedAt: this.startedAt,
+      ...(this.lastPass && { lastPass: this.lastPass }),
+      ...(this.git && { git: this.git }),
+    };
+  }
+
+  private async pass(reason: string): Promise<void> {
+    const { log } = this.o;
+    const started = performance.now();
+    this.passes++;
+    // The commit the manifests of this pass come from.
+    const commit = this.git?.commit;
+    let outcome: PassOutcome;
+    try {
+      this.manager ??= await SystemdManager.connect({ scope: this.o.scope });
+      outcome = await runPass({
+        readSources: () => readManifestSources(this.o.appsDir),
+        unitDir: this.o.unitDir,
+        stateDir: this.o.stateDir,
+        store: this.store,
+        manager: this.manager,
+        renderOptions: this.o.renderOptions,
+        onResult: (r) => {
+          if (r.skipped) return;
+          log.log(r.ok ? INFO : ERR, r.ok ? describeAction(r.action) : `${describeAction(r.action)}: FAILED: ${r.error}`);
+        },
+      });
+    } catch (error) {
+      // The bus or the manager went away, or another appsd holds the lock:
+      // transient. Reconnect and retry with backoff.
+      const message = (error as Error).message;
+      if (!(error instanceof LockBusyError)) {
+        this.manager?.close();
+        this.manager = undefined;
+      }
+      this.retryLater(`pass failed: ${message}`);
+      this.lastPass = { time: new Date().toISOString(), result: 'failed', actions: 0, failedApps: [], durationMs: Math.round(performance.now() - started), error: message };
+      return;
+    }
+    this.reportProblems(outcome);
+    const executed = outcome.executed;
+    const failedApps = executed ? [...executed.failedApps.keys()] : [];
+    const invalid = outcome.load.manifests.some((m) => !m.app) || outcome.plan.errors.length > 0;
+    const durationMs = Math.round(performance.now() - started);
+    this.lastPass = {
+      time: new Date().toISOString(),
+      result: failedApps.length ? 'failed' : invalid ? 'invalid-manifests' : 'ok',
+      actions: outcome.plan.actions.length,
+      failedApps,
+      durationMs,
+      ...(commit !== undefined && { commit }),
+    };
+    if (executed) {
+      log.log(failedApps.length ? WARNING : INFO, `pass (${reason}): ${outcome.plan.actions.length} actions, ${failedApps.length} apps failed, ${durationMs} ms`);
+    } else {
+      log.log(DEBUG, `pass (${reason}): no changes, ${durationMs} ms`);
+    }
+    if (failedApps.length) this.retryLater(`apps failed: ${failedApps.join(', ')}`);
+    else this.backoffMs = 0;
+  }
+
+  /** Invalid manifests and app errors are reported once per change, not on every pass. */
+  private reportProblems(outcome: PassOutcome): void {
+    const lines = [
+      ...outcome.load.diagnostics.map((d) => formatDiagnosticLine({ ...d, file: this.o.display(d.file) })),
+      ...outcome.plan.errors.map((e) => `error: ${e.app}: ${e.message}`),
+      ...outcome.plan.kept.map((k) => `kept: ${k}: its manifest is invalid, its units stay as last applied`),
+    ];
+    const now = new Set(lines);
+    for (const line of lines) if (!this.reported.has(line)) this.o.log.log(WARNING, line);
+    for (const line of this.reported) if (!now.has(line)) this.o.log.log(INFO, `resolved: ${line}`);
+    this.reported = now;
+  }
+
+  private retryLater(why: string): void {
+    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs ? this.backoffMs * 2 : 1000);
+    this.o.log.log(WARNING, `${why}; retrying in ${this.backoffMs / 1000}s`);
+    setTimeout(() => void this.passNow('retry'), this.backoffMs).unref();
+  }
+
+  private scheduleResync(): void {
+    this.resyncTimer = setTimeout(async () => {
+      await this.passNow('resync');
+      if (!this.stopping) this.scheduleResync();
+    }, this.o.resyncMs);
+  }
+
+  private schedulePull(): void {
+    this.pullTimer = setTimeout(async () => {
+      if (await this.pull()) await this.passNow('git pull');
+      if (!this.stopping) this.schedulePull();
+    }, this.o.pullMs);
+  }
+
+  /** True when the pull brought new commits. A failed pull keeps the manifests as they are. */
+  private async pull(): Promise<boolean> {
+    const result = await pullFastForward(this.o.appsDir);
+    const time = new Date().toISOString();
+    if (!result.ok) {
+      this.o.log.log(WARNING, `git pull --ff-only failed (the manifests stay as they are; retrying): ${result.error}`);
+      this.git = { ...this.git, lastPull: { time, ok: false, error: result.error } };
+      return false;
+    }
+    if (result.changed) this.o.log.log(INFO, `git pull: now at ${result.commit?.slice(0, 12)}`);
+    this.git = { ...(result.commit !== undefined && { commit: result.commit }), lastPull: { time, ok: true } };
+    return result.changed;
+  }
+}
