@@ -8,6 +8,7 @@ import { resolveLocations, UsageError, type LocationFlags, type Locations } from
 import { EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
 import { displayPath } from './output.js';
+import { formatAddress } from '../manifest/address.js';
 import { startSandbox, userManagerReachable, type SandboxMode, type Sandbox } from './sandbox.js';
 
 export interface WatchOptions {
@@ -58,6 +59,8 @@ export async function watchCommand(flags: LocationFlags, given: Locations, optio
     if (error instanceof ControllerAlreadyRunning) throw new UsageError(error.message);
     throw error;
   }
+  const addresses = (await loadAppsDir(locations.appsDir)).apps.map((app) => `${app.name} on ${app.listen.map((l) => formatAddress(l)).join(', ')}`);
+  if (addresses.length) log.log(NOTICE, `apps: ${addresses.join('; ')}`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
