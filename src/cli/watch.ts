@@ -52,8 +52,35 @@ export async function watchCommand(flags: LocationFlags, given: Locations, optio
     ...(options.pullMs !== undefined && { pullMs: options.pullMs }),
     display: (file) => displayPath(file),
   });
+  // Signal handlers first: a SIGHUP during start-up must not kill the process
+  // (its default action), and a SIGTERM must wait for the first pass.
+  let started = false;
+  let stopping = false;
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.log(NOTICE, `${signal}: finishing the pass in flight, then exiting`);
+    void startup
+      .catch(() => {})
+      .then(() => controller.stop())
+      .then(() => sandbox?.manager.stop())
+      .then(finished);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  let hangupDuringStart = false;
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    if (started) void controller.hangup();
+    else hangupDuringStart = true;
+  });
+  const startup = controller.start();
   try {
-    await controller.start();
+    await startup;
+    started = true;
+    if (hangupDuringStart && !stopping) void controller.hangup();
   } catch (error) {
     await sandbox?.manager.stop();
     if (error instanceof ControllerAlreadyRunning) throw new UsageError(error.message);
@@ -61,20 +88,6 @@ export async function watchCommand(flags: LocationFlags, given: Locations, optio
   }
   const addresses = (await loadAppsDir(locations.appsDir)).apps.map((app) => `${app.name} on ${app.listen.map((l) => formatAddress(l)).join(', ')}`);
   if (addresses.length) log.log(NOTICE, `apps: ${addresses.join('; ')}`);
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.log(NOTICE, `${signal}: finishing the pass in flight, then exiting`);
-      void controller
-        .stop()
-        .then(() => sandbox?.manager.stop())
-        .then(resolve);
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => void controller.hangup());
-  });
+  await done;
   return EXIT_OK;
 }
