@@ -64,9 +64,25 @@ export class SystemdManager {
   private readonly finishedJobs = new Map<string, string>();
   private readonly jobWaiters = new Map<string, (result: string) => void>();
   private subscribed = false;
+  /** Set once the connection is lost: every call then fails at once, and the caller reconnects. */
+  private lost: Error | undefined;
+  private readonly pending = new Set<(error: Error) => void>();
 
   private constructor(private readonly bus: MessageBus) {
     bus.on('message', (msg: DBusMessage) => this.onMessage(msg));
+  }
+
+  /** A lost connection fails the calls in flight instead of leaving them waiting forever. */
+  private watchConnection(address: string): void {
+    const lose = (why: string) => {
+      if (this.lost) return;
+      this.lost = new SystemdUnavailableError(`lost the connection to ${address}: ${why}`);
+      for (const reject of this.pending) reject(this.lost);
+      this.pending.clear();
+    };
+    this.bus.on('error', (error: Error) => lose(error.message));
+    // dbus-next does not re-emit the stream's end; its connection object does.
+    (this.bus as unknown as { _connection?: NodeJS.EventEmitter })._connection?.on('end', () => lose('the bus closed the connection'));
   }
 
   static async connect(options: ConnectOptions): Promise<SystemdManager> {
@@ -90,8 +106,7 @@ export class SystemdManager {
       if (error instanceof SystemdUnavailableError) throw error;
       throw new SystemdUnavailableError(`the systemd manager does not answer on ${address}: ${(error as Error).message}`);
     }
-    // Keep 'error' from being unhandled later (a lost connection surfaces as failed calls).
-    bus.on('error', () => {});
+    manager.watchConnection(address);
     return manager;
   }
 
@@ -105,15 +120,20 @@ export class SystemdManager {
   }
 
   private async send(message: DBusMessage, what: string): Promise<unknown[]> {
+    if (this.lost) throw this.lost;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
+    let fail!: (error: Error) => void;
+    const failed = new Promise<never>((_, reject) => {
+      fail = reject;
       timer = setTimeout(() => reject(new SystemdUnavailableError(`${what}: no answer from systemd within ${CALL_TIMEOUT_MS / 1000} s`)), CALL_TIMEOUT_MS);
     });
+    this.pending.add(fail);
     try {
-      const reply = await Promise.race([this.bus.call(message), timeout]);
+      const reply = await Promise.race([this.bus.call(message), failed]);
       return reply?.body ?? [];
     } finally {
       clearTimeout(timer);
+      this.pending.delete(fail);
     }
   }
 
@@ -198,12 +218,16 @@ export class SystemdManager {
       return Promise.resolve(early);
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const fail = (error: Error) => {
+        clearTimeout(timer);
         this.jobWaiters.delete(jobPath);
-        reject(new SystemdUnavailableError(`job ${jobPath} did not finish within ${JOB_TIMEOUT_MS / 1000} s`));
-      }, JOB_TIMEOUT_MS);
+        reject(error);
+      };
+      const timer = setTimeout(() => fail(new SystemdUnavailableError(`job ${jobPath} did not finish within ${JOB_TIMEOUT_MS / 1000} s`)), JOB_TIMEOUT_MS);
+      this.pending.add(fail);
       this.jobWaiters.set(jobPath, (result) => {
         clearTimeout(timer);
+        this.pending.delete(fail);
         resolve(result);
       });
     });

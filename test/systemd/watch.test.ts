@@ -118,6 +118,28 @@ function registerTests() {
     }
   });
 
+  test.serial('when the bus goes away, the controller reconnects and converges again', async (t) => {
+    const w = workspace(t);
+    const m = t.context.manager;
+    const watch = new WatchProcess(['--apps-dir', w.apps, '--state-dir', w.state, '--resync', '1h'], m.env);
+    try {
+      await watch.waitForLine(/pass \(start\)/);
+      // dbus-daemon is socket-activated in the user manager: kill it, and the
+      // next connection starts a new one.
+      const busPid = Number(await systemctl(m, 'show', '-p', 'MainPID', '--value', 'dbus.service'));
+      t.true(busPid > 0);
+      process.kill(busPid, 'SIGKILL');
+      await sleep(300);
+      w.write('after.yaml', execApp(18450, 18451, 'after the bus came back'));
+      await waitFor(answers(18450, 'after the bus came back'), 15_000, 'convergence after reconnecting').catch((e) => { t.log(watch.lines.join('\n')); throw e; });
+      t.truthy(watch.lines.find((l) => /pass failed: .*retrying in/.test(l)), 'the failure was reported and retried');
+      rmSync(join(w.apps, 'after.yaml'));
+      await watch.waitForLine(/- delete appsd-after\.socket/, 10_000);
+    } finally {
+      t.is(await watch.stop(), 0);
+    }
+  });
+
   test.serial('SIGTERM finishes cleanly with exit 0; SIGHUP runs a pass at once', async (t) => {
     const w = workspace(t);
     const watch = new WatchProcess(['--apps-dir', w.apps, '--state-dir', w.state, '--resync', '1h'], t.context.manager.env);
