@@ -108,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(pullMs !== undefined && { pullMs }),
         verbose: values.verbose ?? false,
         sandbox: values.sandbox ? 'always' : process.env['APPSD_SANDBOX'] === 'auto' ? 'auto' : 'never',
-        debounceMs: Number(process.env['APPSD_DEBOUNCE_MS'] ?? 150),
+        debounceMs: Number(process.env['APPSD_DEBOUNCE_MS'] ?? 25),
       });
     }
     case 'status':

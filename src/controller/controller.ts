@@ -9,6 +9,7 @@ import { formatDiagnosticLine } from '../diagnostics.js';
 import { describeAction } from '../plan/format.js';
 import { runPass, type PassOutcome } from '../reconcile/pass.js';
 import { LockBusyError } from '../reconcile/lock.js';
+import { PassCache } from '../reconcile/cache.js';
 import type { RenderOptions } from '../render/options.js';
 import { StateStore } from '../state/store.js';
 import { SystemdManager } from '../systemd/manager.js';
@@ -43,6 +44,7 @@ export class Controller {
   private watcher: DirWatcher | undefined;
   private server: Server | undefined;
   private readonly store: StateStore;
+  private readonly cache = new PassCache();
   private timer: NodeJS.Timeout | undefined;
   private firstEventAt: number | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -153,7 +155,8 @@ export class Controller {
     try {
       this.manager ??= await SystemdManager.connect({ scope: this.o.scope });
       outcome = await runPass({
-        readSources: () => readManifestSources(this.o.appsDir),
+        readSources: (cache) => readManifestSources(this.o.appsDir, cache?.sources),
+        cache: this.cache,
         unitDir: this.o.unitDir,
         stateDir: this.o.stateDir,
         store: this.store,

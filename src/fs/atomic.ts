@@ -1,30 +1,14 @@
 // Writes that a crash cannot tear: a reader sees the old file or the new one,
-// never half of either.
+// never half of either. Temporary files are hidden and never end in .socket
+// or .service, so systemd ignores them if appsd dies half way.
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-export async function writeFileAtomic(path: string, data: string, mode = 0o644): Promise<void> {
-  const dir = dirname(path);
-  // Hidden and never ending in .socket/.service, so systemd ignores it if we crash.
-  const tmp = join(dir, `.${basename(path)}.appsd-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const handle = await open(tmp, 'wx', mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await unlink(tmp).catch(() => {});
-    throw error;
-  }
-  await handle.close();
-  try {
-    await rename(tmp, path);
-  } catch (error) {
-    await unlink(tmp).catch(() => {});
-    throw error;
-  }
-  await syncDir(dir);
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  const failed = await writeFilesAtomic(dirname(path), [{ path, data }]);
+  const error = failed.get(path);
+  if (error) throw error;
 }
 
 /** Makes a rename or unlink in `dir` durable. */
@@ -35,4 +19,55 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+export interface FileWrite {
+  readonly path: string;
+  readonly data: string;
+}
+
+/**
+ * Many atomic writes into one directory at once: every temporary file is
+ * written and fsynced concurrently (the file system merges the flushes), then
+ * renamed into place, then the directory is synced once. Each file is still
+ * all old or all new after a crash. Returns the error of each file that failed.
+ */
+export async function writeFilesAtomic(dir: string, writes: readonly FileWrite[], concurrency = 32): Promise<Map<string, Error>> {
+  const failed = new Map<string, Error>();
+  const staged: Array<{ tmp: string; path: string }> = [];
+  await forEachLimited(writes, concurrency, async ({ path, data }) => {
+    const tmp = join(dir, `.${basename(path)}.appsd-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      const handle = await open(tmp, 'wx', 0o644);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      staged.push({ tmp, path });
+    } catch (error) {
+      await unlink(tmp).catch(() => {});
+      failed.set(path, error as Error);
+    }
+  });
+  for (const { tmp, path } of staged) {
+    try {
+      await rename(tmp, path);
+    } catch (error) {
+      await unlink(tmp).catch(() => {});
+      failed.set(path, error as Error);
+    }
+  }
+  if (staged.length) await syncDir(dir);
+  return failed;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -1,7 +1,7 @@
 // Adapter: finds and reads the manifest files in an apps directory. Which
 // names count is decided by isManifestName, shared with the watcher, so an
 // editor's swap file or backup never becomes a phantom app.
-import { readdir, open } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ManifestSource } from './load.js';
 
@@ -16,13 +16,40 @@ export function isManifestName(name: string): boolean {
   return /\.ya?ml$/.test(name) && !name.startsWith('.') && !/[\0-\x1f\x7f]/.test(name);
 }
 
-export async function readManifestSources(dir: string): Promise<ManifestSource[]> {
+/**
+ * Sources kept between passes of a long-running controller: a file whose
+ * inode, size and modification time are unchanged is not read again, and its
+ * source is the same object as before (so later stages can reuse their work).
+ */
+export type SourceCache = Map<string, { readonly key: string; readonly source: ManifestSource }>;
+
+export async function readManifestSources(dir: string, cache?: SourceCache): Promise<ManifestSource[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const names = entries
     .filter((e) => (e.isFile() || e.isSymbolicLink()) && isManifestName(e.name))
     .map((e) => e.name)
     .sort();
-  return Promise.all(names.map((name) => readSource(join(dir, name))));
+  const sources = await Promise.all(names.map((name) => (cache ? cachedSource(join(dir, name), cache) : readSource(join(dir, name)))));
+  if (cache) {
+    const present = new Set(sources.map((s) => s.file));
+    for (const file of cache.keys()) if (!present.has(file)) cache.delete(file);
+  }
+  return sources;
+}
+
+async function cachedSource(file: string, cache: SourceCache): Promise<ManifestSource> {
+  let key: string;
+  try {
+    const s = await stat(file, { bigint: true });
+    key = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return readSource(file);
+  }
+  const hit = cache.get(file);
+  if (hit && hit.key === key) return hit.source;
+  const source = await readSource(file);
+  cache.set(file, { key, source });
+  return source;
 }
 
 async function readSource(file: string): Promise<ManifestSource> {

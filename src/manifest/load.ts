@@ -33,7 +33,7 @@ export interface LoadResult {
   readonly diagnostics: Diagnostic[];
 }
 
-interface Working {
+export interface Working {
   file: string;
   text?: string;
   parsed?: ParsedManifest;
@@ -42,8 +42,20 @@ interface Working {
   diagnostics: Diagnostic[];
 }
 
-export function loadManifests(sources: readonly ManifestSource[]): LoadResult {
-  const working = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)).map(checkOne);
+/** Per-file results kept between passes, keyed by the (unchanged) source object. */
+export type CheckCache = WeakMap<ManifestSource, Working>;
+
+export function loadManifests(sources: readonly ManifestSource[], cache?: CheckCache): LoadResult {
+  const check = (source: ManifestSource): Working => {
+    let checked = cache?.get(source);
+    if (!checked) {
+      checked = checkOne(source);
+      cache?.set(source, checked);
+    }
+    // The rules across files add diagnostics of their own: to a copy.
+    return { ...checked, diagnostics: [...checked.diagnostics] };
+  };
+  const working = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)).map(check);
   checkAcrossApps(working);
   const manifests = working.map(({ file, text, app, name, diagnostics }) => ({
     file,
@@ -119,10 +131,18 @@ function checkAcrossApps(all: Working[]): void {
     if (app.backend && app.activation === 'proxy') out.push({ w, role: 'backend', address: app.backend, path: ['backend'] });
     return out;
   });
-  for (let i = 0; i < uses.length; i++) {
-    for (let j = i + 1; j < uses.length; j++) {
-      const a = uses[i]!;
-      const b = uses[j]!;
+  // Only addresses with the same port (or the same unix path) can overlap:
+  // compare within those groups, not every pair of the whole directory.
+  const groups = new Map<string, Use[]>();
+  for (const use of uses) {
+    const key = use.address.kind === 'unix' ? `unix:${use.address.path}` : `port:${use.address.port}`;
+    groups.set(key, [...(groups.get(key) ?? []), use]);
+  }
+  for (const group of groups.values()) {
+   for (let i = 0; i < group.length; i++) {
+    for (let j = i + 1; j < group.length; j++) {
+      const a = group[i]!;
+      const b = group[j]!;
       if (!addressesOverlap(a.address, b.address)) continue;
       const describe = (u: Use) =>
         `${u.role} address ${formatAddress(u.address)} of ${u.w === a.w && u.w === b.w ? 'this app' : `app "${nameOf(u.w)}" (${basename(u.w.file)})`}`;
@@ -134,5 +154,6 @@ function checkAcrossApps(all: Working[]): void {
       report(b.w, b.path, code, `${formatAddress(b.address)} collides with the ${describe(a)}${why}`);
       if (a.w !== b.w) report(a.w, a.path, code, `${formatAddress(a.address)} collides with the ${describe(b)}${why}`);
     }
+   }
   }
 }

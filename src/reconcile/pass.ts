@@ -10,9 +10,12 @@ import type { SystemdManager } from '../systemd/manager.js';
 import { execute, type ActionResult, type ExecuteResult } from './execute.js';
 import { acquireLock } from './lock.js';
 import { planPass } from './reconcile.js';
+import type { PassCache } from './cache.js';
 
 export interface PassOptions {
-  readonly readSources: () => Promise<ManifestSource[]>;
+  readonly readSources: (cache?: PassCache) => Promise<ManifestSource[]>;
+  /** Kept between passes by the controller; the CLI passes none. */
+  readonly cache?: PassCache;
   readonly unitDir: string;
   readonly stateDir: string;
   readonly store: StateStore;
@@ -34,9 +37,9 @@ export interface PassOutcome {
 export async function runPass(o: PassOptions): Promise<PassOutcome> {
   const lock = o.dryRun ? undefined : await acquireLock(o.stateDir, o.lockWaitMs);
   try {
-    const load = loadManifests(await o.readSources());
+    const load = loadManifests(await o.readSources(o.cache), o.cache?.checks);
     const inventory = await o.store.read();
-    const { plan } = await planPass({ load, inventory, unitDir: o.unitDir, manager: o.manager, renderOptions: o.renderOptions });
+    const { plan } = await planPass({ load, inventory, unitDir: o.unitDir, manager: o.manager, renderOptions: o.renderOptions, ...(o.cache && { cache: o.cache }) });
     if (o.dryRun || plan.actions.length === 0) return { load, plan };
     // Record intent first: units about to be written are in the inventory
     // before they exist, so a crash mid-pass can never orphan them.

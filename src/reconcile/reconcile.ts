@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import type { LoadResult } from '../manifest/load.js';
 import { nameFromFile } from '../manifest/normalize.js';
 import { plan, type Plan } from '../plan/plan.js';
-import { desiredUnits, type DesiredApp } from '../render/desired.js';
+import { desiredUnits, type DesiredApp, type RenderCache } from '../render/desired.js';
+import type { PassCache } from './cache.js';
 import type { RenderOptions } from '../render/options.js';
 import { keptPorts, type Inventory } from '../state/inventory.js';
 import type { SystemdManager } from '../systemd/manager.js';
@@ -16,6 +17,7 @@ export interface PassInput {
   readonly unitDir: string;
   readonly manager: SystemdManager | undefined;
   readonly renderOptions: RenderOptions;
+  readonly cache?: PassCache;
 }
 
 export interface PassPlan {
@@ -26,9 +28,9 @@ export interface PassPlan {
 export async function planPass(input: PassInput): Promise<PassPlan> {
   const { load, inventory } = input;
   const kept = keptPorts(inventory);
-  const desired = await desiredWithFreePorts(load, kept, input.renderOptions);
-  const names = new Set(desired.flatMap((d) => d.units.map((u) => u.name)));
-  const observed = await observe(input.unitDir, names, inventory, input.manager);
+  const desired = await desiredWithFreePorts(load, kept, input.renderOptions, input.cache?.renders);
+  const texts = new Map(desired.flatMap((d) => d.units.map((u) => [u.name, u.text] as const)));
+  const observed = await observe(input.unitDir, texts, inventory, input.manager, input.cache?.unitFiles);
   return { desired, plan: plan({ desired, protectedApps: protectedApps(load, inventory), observed }) };
 }
 
@@ -51,10 +53,10 @@ export function protectedApps(load: LoadResult, inventory: Inventory): Set<strin
  * unused by other apps: probe each newly allocated port, and allocate again
  * around the busy ones.
  */
-async function desiredWithFreePorts(load: LoadResult, kept: Map<string, number>, options: RenderOptions): Promise<DesiredApp[]> {
+async function desiredWithFreePorts(load: LoadResult, kept: Map<string, number>, options: RenderOptions, cache: RenderCache | undefined): Promise<DesiredApp[]> {
   const busy = new Set<number>();
   for (let attempt = 0; attempt < 20; attempt++) {
-    const desired = desiredUnits(load.apps, options, kept, busy).apps;
+    const desired = desiredUnits(load.apps, options, kept, busy, cache).apps;
     const fresh = desired.filter((d) => d.backend && !d.app.backend && kept.get(d.name) !== d.backend.port);
     const taken = (await Promise.all(fresh.map(async (d) => ((await portIsFree(d.backend!.port)) ? undefined : d.backend!.port)))).filter(
       (p): p is number => p !== undefined,
@@ -62,7 +64,7 @@ async function desiredWithFreePorts(load: LoadResult, kept: Map<string, number>,
     if (taken.length === 0) return desired;
     for (const port of taken) busy.add(port);
   }
-  return desiredUnits(load.apps, options, kept, busy).apps;
+  return desiredUnits(load.apps, options, kept, busy, cache).apps;
 }
 
 function portIsFree(port: number): Promise<boolean> {

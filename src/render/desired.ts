@@ -16,17 +16,27 @@ export interface DesiredState {
   readonly apps: DesiredApp[];
 }
 
+/** Rendered units kept between passes: an unchanged app (the same object) with the same backend renders the same bytes. */
+export type RenderCache = WeakMap<App, { readonly backend: string; readonly units: RenderedUnit[] }>;
+
 export function desiredUnits(
   apps: readonly App[],
   options: RenderOptions,
   keptPorts?: ReadonlyMap<string, number>,
   busyPorts?: ReadonlySet<number>,
+  cache?: RenderCache,
 ): DesiredState {
   const backends = resolveBackends(apps, keptPorts, busyPorts);
   return {
     apps: apps.map((app) => {
       const backend = backends.get(app.name);
-      return { name: app.name, app, ...(backend && { backend }), units: renderApp(app, backend, options) };
+      const key = backend ? `${backend.host}:${backend.port}` : '';
+      let units = cache?.get(app)?.backend === key ? cache.get(app)!.units : undefined;
+      if (!units) {
+        units = renderApp(app, backend, options);
+        cache?.set(app, { backend: key, units });
+      }
+      return { name: app.name, app, ...(backend && { backend }), units };
     }),
   };
 }

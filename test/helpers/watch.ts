@@ -10,7 +10,7 @@ export class WatchProcess {
 
   constructor(args: string[], env: NodeJS.ProcessEnv) {
     this.child = spawn(process.execPath, [CLI, 'watch', '--verbose', ...args], {
-      env: { ...process.env, ...env, APPSD_LOG_FORMAT: 'journal', APPSD_DEBOUNCE_MS: '100' },
+      env: { ...process.env, ...env, APPSD_LOG_FORMAT: 'journal', APPSD_DEBOUNCE_MS: '25' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let buffer = '';
