@@ -1,46 +1,87 @@
 // `npm run bench`: what users feel, measured side by side with baselines in
 // the same run, on a private systemd manager the benchmark starts itself.
 // Prints a table and writes bench/results.json. Not part of `npm test`.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+//   BENCH_RUNS=N   repetitions per figure (default 10; reaction uses 2N)
+//   BENCH_ONLY=a,b only these figures: reaction, bulk, noop, cold, warm
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPrivateManager } from '../src/sandbox/private-manager.js';
+import { SystemdManager } from '../src/systemd/manager.js';
 import { buildTestImages, removeAppsdContainers, writeContainersConf } from '../test/helpers/podman.js';
 import { workspace } from '../test/helpers/workspace.js';
+import { bulk } from './bulk.js';
 import { coldStart } from './cold-start.js';
+import type { BenchContext } from './context.js';
+import { noopPasses } from './noop.js';
+import { reaction } from './reaction.js';
 import { formatTable, type Figure } from './stats.js';
+import { warm } from './warm.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 10);
+const ONLY = process.env['BENCH_ONLY']?.split(',');
+const wanted = (name: string) => !ONLY || ONLY.includes(name);
 
 async function main(): Promise<void> {
-  const confDir = mkdtempSync(join(tmpdir(), 'appsd-bench-'));
-  const conf = writeContainersConf(confDir);
+  const scratch = mkdtempSync(join(tmpdir(), 'appsd-bench-'));
+  const conf = writeContainersConf(scratch);
   const podmanEnv = { ...process.env, CONTAINERS_CONF: conf };
-  await buildTestImages(podmanEnv);
+  const server = join(scratch, 'sockact-server');
+  execFileSync('cc', ['-static', '-O2', '-o', server, fileURLToPath(new URL('../test/fixtures/sockact-server.c', import.meta.url))]);
+  if (wanted('cold')) await buildTestImages(podmanEnv);
   const manager = await startPrivateManager({ serviceEnv: { CONTAINERS_CONF: conf }, shareNetns: true });
+  const bus = await SystemdManager.connect({ scope: 'user', env: manager.env });
   const cleanups: Array<() => void> = [];
   const figures: Figure[] = [];
+  const ctx: BenchContext = { manager, bus, podmanEnv, server, runs: RUNS, scratch };
+  const dirs = (name: string) => {
+    const apps = join(scratch, name, 'apps.d');
+    mkdirSync(apps, { recursive: true });
+    return [apps, join(scratch, name, 'state')] as const;
+  };
+  const step = async (name: string, fn: () => Promise<Figure[]>) => {
+    if (!wanted(name)) return;
+    const t0 = performance.now();
+    process.stderr.write(`bench: ${name}...`);
+    figures.push(...(await fn()));
+    process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+  };
   try {
-    const w = workspace(manager, (fn) => cleanups.push(fn));
-    figures.push(...(await coldStart({ manager, podmanEnv, appsd: w.appsd, writeManifest: w.write, runs: RUNS })));
-    for (const name of ['cold.yaml', 'coldnative.yaml']) w.remove(name);
-    await w.appsd('apply');
+    // Few units loaded first: reload time grows with the number of units.
+    await step('reaction', () => reaction(ctx, ...dirs('reaction')));
+    await step('cold', async () => {
+      const w = workspace(manager, (fn) => cleanups.push(fn));
+      const result = await coldStart({ manager, podmanEnv, appsd: w.appsd, writeManifest: w.write, runs: RUNS });
+      for (const name of ['cold.yaml', 'coldnative.yaml']) w.remove(name);
+      await w.appsd('apply');
+      return result;
+    });
+    await step('warm', () => warm(ctx, ...dirs('warm')));
+    await step('bulk', () => bulk(ctx, ...dirs('bulk')));
+    await step('noop', () => noopPasses(ctx, ...dirs('noop')));
   } finally {
+    bus.close();
     await manager.stop();
-    await removeAppsdContainers(podmanEnv);
+    if (wanted('cold')) await removeAppsdContainers(podmanEnv);
     for (const fn of cleanups) fn();
-    rmSync(confDir, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
   }
-  const table = formatTable(figures);
-  process.stdout.write(`${table}\n`);
-  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, date: new Date().toISOString() };
+  process.stdout.write(`${formatTable(figures)}\n`);
+  const machine = {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
   const out = fileURLToPath(new URL('./results.json', import.meta.url));
   writeFileSync(out, JSON.stringify({ machine, runs: RUNS, figures }, null, 2) + '\n');
-  process.stdout.write(`\nwritten to bench/results.json (${machine.cpus} x ${machine.cpu}, Node ${machine.node})\n`);
+  process.stdout.write(`\nwritten to bench/results.json (${machine.cpus} x ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node})\n`);
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(`\nbench: ${(error as Error).stack ?? String(error)}\n`);
   process.exitCode = 1;
 });

@@ -28,6 +28,8 @@ export interface ControllerOptions {
   readonly log: Logger;
   /** Quiet time after the last event before a pass. */
   readonly debounceMs: number;
+  /** The same, once more than a few events came in a row. */
+  readonly burstDebounceMs: number;
   /** A pass at the latest this long after the first of a stream of events. */
   readonly maxDelayMs: number;
   readonly resyncMs: number;
@@ -38,6 +40,8 @@ export interface ControllerOptions {
 }
 
 const MAX_BACKOFF_MS = 60_000;
+// An editor's save is up to three events (unlink, add, change); more is a burst.
+const BURST_EVENTS = 3;
 
 export class Controller {
   private manager: SystemdManager | undefined;
@@ -47,6 +51,7 @@ export class Controller {
   private readonly cache = new PassCache();
   private timer: NodeJS.Timeout | undefined;
   private firstEventAt: number | undefined;
+  private batchEvents = 0;
   private resyncTimer: NodeJS.Timeout | undefined;
   private pullTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -82,17 +87,25 @@ export class Controller {
     notifySystemd({ ready: true, status: `watching ${this.o.appsDir}` });
   }
 
-  /** Something may have changed: a pass soon, coalesced with other pokes. */
+  /**
+   * Something may have changed: a pass soon, coalesced with other pokes. A
+   * lone event (an editor's save) waits only `debounceMs` of quiet; once a
+   * burst shows (a git pull, a copy of many files), the quiet needed grows to
+   * `burstDebounceMs`, so that the burst is one pass and one daemon-reload.
+   */
   poke(reason: string): void {
     if (this.stopping) return;
     this.o.log.log(DEBUG, `event: ${reason}`);
     const now = Date.now();
     this.firstEventAt ??= now;
+    this.batchEvents++;
     if (this.timer) clearTimeout(this.timer);
-    const wait = Math.max(0, Math.min(this.o.debounceMs, this.firstEventAt + this.o.maxDelayMs - now));
+    const quiet = this.batchEvents > BURST_EVENTS ? this.o.burstDebounceMs : this.o.debounceMs;
+    const wait = Math.max(0, Math.min(quiet, this.firstEventAt + this.o.maxDelayMs - now));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.firstEventAt = undefined;
+      this.batchEvents = 0;
       void this.passNow('change');
     }, wait);
   }
@@ -113,14 +126,14 @@ export class Controller {
     }
     this.running = (async () => {
       try {
-        do {
-          this.again = false;
-          await this.pass(reason);
-          reason = 'changes during the last pass';
-        } while (this.again && !this.stopping);
+        this.again = false;
+        await this.pass(reason);
       } finally {
         this.running = undefined;
       }
+      // Events during the pass are likely the middle of a burst: wait for
+      // quiet again rather than passing at once.
+      if (this.again && !this.stopping) this.poke('changes during the last pass');
     })();
     return this.running;
   }

@@ -131,29 +131,60 @@ function checkAcrossApps(all: Working[]): void {
     if (app.backend && app.activation === 'proxy') out.push({ w, role: 'backend', address: app.backend, path: ['backend'] });
     return out;
   });
-  // Only addresses with the same port (or the same unix path) can overlap:
-  // compare within those groups, not every pair of the whole directory.
-  const groups = new Map<string, Use[]>();
-  for (const use of uses) {
-    const key = use.address.kind === 'unix' ? `unix:${use.address.path}` : `port:${use.address.port}`;
-    groups.set(key, [...(groups.get(key) ?? []), use]);
+  for (const [a, b] of overlappingPairs(uses)) {
+    const describe = (u: Use) =>
+      `${u.role} address ${formatAddress(u.address)} of ${u.w === a.w && u.w === b.w ? 'this app' : `app "${nameOf(u.w)}" (${basename(u.w.file)})`}`;
+    const code = a.role === 'listen' && b.role === 'listen' ? 'listen-conflict' : 'address-conflict';
+    const why =
+      a.role !== b.role
+        ? ': the socket would take the backend\'s port, so the backend cannot bind it (or the proxy would connect to itself)'
+        : '';
+    report(b.w, b.path, code, `${formatAddress(b.address)} collides with the ${describe(a)}${why}`);
+    if (a.w !== b.w) report(a.w, a.path, code, `${formatAddress(a.address)} collides with the ${describe(b)}${why}`);
   }
-  for (const group of groups.values()) {
-   for (let i = 0; i < group.length; i++) {
-    for (let j = i + 1; j < group.length; j++) {
-      const a = group[i]!;
-      const b = group[j]!;
-      if (!addressesOverlap(a.address, b.address)) continue;
-      const describe = (u: Use) =>
-        `${u.role} address ${formatAddress(u.address)} of ${u.w === a.w && u.w === b.w ? 'this app' : `app "${nameOf(u.w)}" (${basename(u.w.file)})`}`;
-      const code = a.role === 'listen' && b.role === 'listen' ? 'listen-conflict' : 'address-conflict';
-      const why =
-        a.role !== b.role
-          ? ': the socket would take the backend\'s port, so the backend cannot bind it (or the proxy would connect to itself)'
-          : '';
-      report(b.w, b.path, code, `${formatAddress(b.address)} collides with the ${describe(a)}${why}`);
-      if (a.w !== b.w) report(a.w, a.path, code, `${formatAddress(a.address)} collides with the ${describe(b)}${why}`);
+}
+
+/**
+ * The pairs of uses whose addresses overlap, in input order, without comparing
+ * every pair: uses are grouped by port (or unix path) and host; only
+ * wildcards are compared across the hosts of their port.
+ */
+function overlappingPairs<T extends { address: ListenAddress }>(uses: readonly T[]): Array<[T, T]> {
+  const groups = new Map<string, number[]>();
+  const portOf = new Map<string, string>();
+  uses.forEach((use, i) => {
+    const a = use.address;
+    const port = a.kind === 'unix' ? `unix:${a.path}` : String(a.port);
+    const host = a.kind === 'unix' ? '' : a.host === undefined || a.host === '::' ? '*' : a.host === '0.0.0.0' ? '*4' : a.host;
+    const key = `${port}/${host}`;
+    portOf.set(key, port);
+    const list = groups.get(key);
+    if (list) list.push(i);
+    else groups.set(key, [i]);
+  });
+  const byPort = new Map<string, string[]>();
+  for (const [key, port] of portOf) {
+    const list = byPort.get(port);
+    if (list) list.push(key);
+    else byPort.set(port, [key]);
+  }
+  const found = new Set<number>();
+  const pairs: Array<[number, number]> = [];
+  const add = (i: number, j: number) => {
+    const [x, y] = i < j ? [i, j] : [j, i];
+    const id = x * uses.length + y;
+    if (x === y || found.has(id) || !addressesOverlap(uses[x]!.address, uses[y]!.address)) return;
+    found.add(id);
+    pairs.push([x, y]);
+  };
+  for (const keys of byPort.values()) {
+    for (const key of keys) {
+      const members = groups.get(key)!;
+      for (let i = 0; i < members.length; i++) for (let j = i + 1; j < members.length; j++) add(members[i]!, members[j]!);
+      if (key.endsWith('/*') || key.endsWith('/*4')) {
+        for (const other of keys) if (other !== key) for (const i of members) for (const j of groups.get(other)!) add(i, j);
+      }
     }
-   }
   }
+  return pairs.sort(([a1, b1], [a2, b2]) => a1 - a2 || b1 - b2).map(([x, y]) => [uses[x]!, uses[y]!]);
 }

@@ -1,7 +1,8 @@
 // Adapter: reads the unit files appsd cares about and asks systemd about them.
 // It observes only units named by the desired apps and by the inventory:
 // appsd never looks at (or touches) units it has no business with.
-import { lstat, readFile, stat } from 'node:fs/promises';
+import { lstatSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Inventory } from '../state/inventory.js';
 import type { SystemdManager, UnitStatus } from '../systemd/manager.js';
@@ -55,29 +56,22 @@ function withStatus(unit: ObservedUnit, status: UnitStatus): ObservedUnit {
  * enabled elsewhere) is asked of systemd.
  */
 async function socketEnablement(unitDir: string, name: string, manager: SystemdManager): Promise<string | undefined> {
-  try {
-    if ((await lstat(join(unitDir, 'sockets.target.wants', name))).isSymbolicLink()) return 'enabled';
-  } catch {
-    // Not there: ask systemd.
-  }
+  if (lstatSync(join(unitDir, 'sockets.target.wants', name), { throwIfNoEntry: false })?.isSymbolicLink()) return 'enabled';
   return manager.unitFileState(name);
 }
 
 async function readUnitFile(path: string, cache: UnitFileCache | undefined): Promise<ObservedFile | undefined> {
   let key: string | undefined;
   if (cache) {
-    try {
-      const s = await stat(path, { bigint: true });
-      key = `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-      const hit = cache.get(path);
-      if (hit?.key === key) return hit.file;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        cache.delete(path);
-        return undefined;
-      }
-      throw error;
+    // Synchronous on purpose: see cachedSource in manifest/discover.ts.
+    const s = statSync(path, { throwIfNoEntry: false });
+    if (!s) {
+      cache.delete(path);
+      return undefined;
     }
+    key = `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+    const hit = cache.get(path);
+    if (hit?.key === key) return hit.file;
   }
   try {
     const text = await readFile(path, 'utf8');
