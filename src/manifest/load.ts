@@ -8,7 +8,7 @@ import type { App } from './app.js';
 import { normalizeManifest, type Problem } from './normalize.js';
 import { explainSchemaErrors, formatPath } from './schema-errors.js';
 import { manifestValidator } from './schema.js';
-import { parseManifest, type ParsedManifest, type Path } from './source.js';
+import { parseManifest, type ParsedManifest, type Path, type Span } from './source.js';
 
 /** A manifest file as the adapter found it: its text, or a problem reading it. */
 export type ManifestSource =
@@ -36,7 +36,8 @@ export interface LoadResult {
 export interface Working {
   file: string;
   text?: string;
-  parsed?: ParsedManifest;
+  /** What the rules across files need of the file, without keeping its YAML document alive. */
+  located?: Located;
   app?: App;
   name?: string;
   diagnostics: Diagnostic[];
@@ -73,9 +74,10 @@ function checkOne(source: ManifestSource): Working {
     return { file: source.file, diagnostics: [{ file: source.file, line: 1, column: 1, severity: 'error', ...source.error }] };
   }
   const parsed = parseManifest(source.file, source.text);
-  const w: Working = { file: source.file, text: source.text, parsed, diagnostics: [...parsed.diagnostics] };
+  const w: Working = { file: source.file, text: source.text, diagnostics: [...parsed.diagnostics] };
   if (parsed.data === undefined) return w;
   const data = parsed.data as Record<string, unknown>;
+  w.located = locateForCrossChecks(parsed, data);
   const validate = manifestValidator();
   const problems: Problem[] = validate(data) ? [] : explainSchemaErrors(validate.errors ?? []);
   const normalized = normalizeManifest(source.file, data);
@@ -93,7 +95,31 @@ function checkOne(source: ManifestSource): Working {
 }
 
 /** Positions the problem and names the field it is about (for a key: the mapping it is in). */
-function diagnosticAt(parsed: ParsedManifest, path: Path, atKey: boolean, code: string, message: string, about?: Path): Diagnostic {
+/**
+ * The positions the rules across files may report at (the name, each listen
+ * address, the backend), computed once; the YAML document can then be freed,
+ * which matters for a controller that keeps a thousand checked files.
+ */
+interface Located {
+  readonly file: string;
+  readonly nameIsSet: boolean;
+  readonly listenIsList: boolean;
+  locate(path: Path, options?: { key?: boolean }): Span;
+}
+
+function locateForCrossChecks(parsed: ParsedManifest, data: Record<string, unknown>): Located {
+  const listen = data['listen'];
+  const paths: Path[] = [[], ['name'], ['listen'], ['backend'], ...(Array.isArray(listen) ? listen.map((_, i) => ['listen', i]) : [])];
+  const spans = new Map(paths.map((p) => [p.join('\0'), parsed.locate(p)] as const));
+  return {
+    file: parsed.file,
+    nameIsSet: typeof data['name'] === 'string',
+    listenIsList: Array.isArray(listen),
+    locate: (path) => spans.get(path.join('\0')) ?? spans.get('')!,
+  };
+}
+
+function diagnosticAt(parsed: Pick<ParsedManifest, 'file' | 'locate'>, path: Path, atKey: boolean, code: string, message: string, about?: Path): Diagnostic {
   const subject = about ?? (atKey ? path.slice(0, -1) : path);
   const text = subject.length ? `${formatPath(subject)}: ${message}` : message;
   return { file: parsed.file, ...parsed.locate(path, { key: atKey }), severity: 'error', code, message: text };
@@ -108,9 +134,9 @@ function diagnosticAt(parsed: ParsedManifest, path: Path, atKey: boolean, code: 
 function checkAcrossApps(all: Working[]): void {
   const valid = all.filter((w) => w.app);
   const report = (w: Working, path: Path, code: string, message: string) =>
-    w.diagnostics.push(diagnosticAt(w.parsed!, path, false, code, message));
+    w.diagnostics.push(diagnosticAt(w.located!, path, false, code, message));
   const nameOf = (w: Working) => w.app!.name;
-  const namePath = (w: Working): Path => (typeof (w.parsed!.data as Record<string, unknown>)['name'] === 'string' ? ['name'] : []);
+  const namePath = (w: Working): Path => (w.located!.nameIsSet ? ['name'] : []);
 
   const byName = new Map<string, Working[]>();
   for (const w of valid) byName.set(nameOf(w), [...(byName.get(nameOf(w)) ?? []), w]);
@@ -126,7 +152,7 @@ function checkAcrossApps(all: Working[]): void {
   type Use = { w: Working; role: 'listen' | 'backend'; address: ListenAddress; path: Path };
   const uses: Use[] = valid.flatMap((w) => {
     const app = w.app!;
-    const listenIsList = Array.isArray((w.parsed!.data as Record<string, unknown>)['listen']);
+    const listenIsList = w.located!.listenIsList;
     const out: Use[] = app.listen.map((address, i) => ({ w, role: 'listen', address, path: listenIsList ? ['listen', i] : ['listen'] }));
     if (app.backend && app.activation === 'proxy') out.push({ w, role: 'backend', address: app.backend, path: ['backend'] });
     return out;
