@@ -1,7 +1,7 @@
 // Test tiers that need real programs (systemd-analyze, a systemd manager,
-// podman). Where a program is missing, the tier skips and says why; under
-// CI=true a skipped tier is a failure, because CI must prove the real thing.
-import test, { type TestFn } from 'ava';
+// podman). Where a tier cannot run, it skips and says why; under CI=true a
+// tier that cannot run is a failure, because CI must prove the real thing.
+import test from 'ava';
 import { execFileSync } from 'node:child_process';
 
 export const IN_CI = process.env['CI'] === 'true';
@@ -17,15 +17,18 @@ export function missingPrograms(programs: readonly string[]): string[] {
   });
 }
 
-/**
- * `test` when the tier can run; otherwise a single failing test under CI, or a
- * skipped one elsewhere, whose title says what is missing.
- */
-export function tier(name: string, programs: readonly string[]): TestFn | undefined {
+/** Why the programs make a tier impossible here, or undefined. */
+export function needPrograms(programs: readonly string[]): string | undefined {
   const missing = missingPrograms(programs);
-  if (missing.length === 0) return test;
-  const reason = `${name} tier needs ${missing.join(', ')} (run test/setup/install-deps.sh as root)`;
-  if (IN_CI) test(`${name} tier must run under CI`, (t) => t.fail(reason));
-  else test.skip(`${name} tier skipped: ${reason}`, () => {});
-  return undefined;
+  return missing.length ? `needs ${missing.join(', ')} (run test/setup/install-deps.sh as root)` : undefined;
+}
+
+/**
+ * Registers a tier's tests with `register`, or, where the tier cannot run,
+ * a single skipped test (a failing one under CI) whose title says why.
+ */
+export function realTier(name: string, unsupported: string | undefined, register: () => void): void {
+  if (!unsupported) return register();
+  if (IN_CI) test(`${name} tier must run under CI`, (t) => t.fail(unsupported));
+  else test.skip(`${name} tier skipped: ${unsupported}`, () => {});
 }

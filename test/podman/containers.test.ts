@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { privateManagerUnsupported, startPrivateManager, type PrivateManager } from '../../src/sandbox/private-manager.js';
 import { buildTestImages, IMAGES, podmanInspect, removeAppsdContainers, runningContainers, writeContainersConf } from '../helpers/podman.js';
 import { activeState, get, systemctl, waitFor } from '../helpers/systemd.js';
-import { IN_CI, missingPrograms } from '../helpers/tier.js';
+import { needPrograms, realTier } from '../helpers/tier.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
 
 interface Context {
@@ -18,14 +18,8 @@ interface Context {
   confDir: string;
 }
 const test = anyTest as TestFn<Context>;
-const missing = missingPrograms(['podman', 'runc', 'cc', 'busybox', 'tar']);
-const unsupported = privateManagerUnsupported() ?? (missing.length ? `podman tier needs ${missing.join(', ')} (run test/setup/install-deps.sh as root)` : undefined);
-
-if (unsupported && !IN_CI) {
-  test.skip(`podman tier skipped: ${unsupported}`, () => {});
-} else {
+realTier('podman', privateManagerUnsupported() ?? needPrograms(['podman', 'runc', 'cc', 'busybox', 'tar']), () => {
   test.before(async (t) => {
-    if (unsupported) throw new Error(`the podman tier must run under CI: ${unsupported}`);
     t.context.confDir = mkdtempSync(join(tmpdir(), 'appsd-podman-'));
     const conf = writeContainersConf(t.context.confDir);
     t.context.podmanEnv = { ...process.env, CONTAINERS_CONF: conf };
@@ -39,7 +33,7 @@ if (unsupported && !IN_CI) {
     if (t.context.confDir) rmSync(t.context.confDir, { recursive: true, force: true });
   });
   registerTests();
-}
+});
 
 const workspace = (t: { context: Context; teardown: (fn: () => void) => void }) => makeWorkspace(t.context.manager, (fn) => t.teardown(fn));
 

@@ -3,43 +3,27 @@
 import anyTest, { type TestFn } from 'ava';
 import { existsSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { privateManagerUnsupported, startPrivateManager, type PrivateManager } from '../../src/sandbox/private-manager.js';
 import { runCli } from '../helpers/cli.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
 import { activeState, get, ReloadCounter, systemctl, waitFor } from '../helpers/systemd.js';
-import { IN_CI } from '../helpers/tier.js';
+import { realTier } from '../helpers/tier.js';
+import { execApp, HELLO_SERVER } from '../helpers/apps.js';
 
-const SERVER = fileURLToPath(new URL('../fixtures/hello-server.mjs', import.meta.url));
-const unsupported = privateManagerUnsupported();
 const test = anyTest as TestFn<{ manager: PrivateManager }>;
 
-if (unsupported && !IN_CI) {
-  test.skip(`real-systemd tier skipped: ${unsupported}`, () => {});
-} else {
+realTier('real-systemd', privateManagerUnsupported(), () => {
   test.before(async (t) => {
-    if (unsupported) throw new Error(`real-systemd tier must run under CI: ${unsupported}`);
     t.context.manager = await startPrivateManager();
   });
   test.after.always(async (t) => {
     await t.context.manager?.stop();
   });
   registerTests();
-}
+});
 
 const workspace = (t: { context: { manager: PrivateManager }; teardown: (fn: () => void) => void }) =>
   makeWorkspace(t.context.manager, (fn) => t.teardown(fn));
-
-/** An exec app running the fixture server on `backend`, reachable on `listen`. */
-function execApp(listen: number, backend: number, body: string, extra = ''): string {
-  return [
-    `listen: 127.0.0.1:${listen}`,
-    `backend: 127.0.0.1:${backend}`,
-    extra,
-    'exec:',
-    `  command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(SERVER)}, "${backend}", ${JSON.stringify(body)}]`,
-  ].filter(Boolean).join('\n') + '\n';
-}
 
 function fingerprint(path: string): string {
   const s = statSync(path, { bigint: true });
@@ -256,7 +240,7 @@ function registerTests() {
         'listen: 127.0.0.1:18160',
         'backend: 127.0.0.1:18161',
         'exec:',
-        `  command: ${JSON.stringify([process.execPath, SERVER, '18161', 'x', '0', ...args])}`,
+        `  command: ${JSON.stringify([process.execPath, HELLO_SERVER, '18161', 'x', '0', ...args])}`,
         `  env: ${JSON.stringify(env)}`,
         '  workingDirectory: /tmp',
       ].join('\n') + '\n',

@@ -1,5 +1,6 @@
 // Every unit rendered from the golden cases and the example apps.d passes
 // `systemd-analyze verify` with no warning at all: systemd itself reads them.
+import anyTest from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,10 +13,10 @@ import { desiredUnits } from '../../src/render/desired.js';
 import { DEFAULT_RENDER_OPTIONS } from '../../src/render/options.js';
 import type { RenderedUnit } from '../../src/render/units.js';
 import { goldenCases, renderGoldenCase } from '../helpers/golden.js';
-import { tier } from '../helpers/tier.js';
+import { needPrograms, realTier } from '../helpers/tier.js';
 
 const run = promisify(execFile);
-const test = tier('systemd-analyze', ['systemd-analyze', 'podman', 'python3']);
+const test = anyTest;
 
 async function verify(units: RenderedUnit[]): Promise<{ code: number; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'appsd-verify-'));
@@ -40,7 +41,7 @@ async function verify(units: RenderedUnit[]): Promise<{ code: number; output: st
   }
 }
 
-if (test) {
+realTier('systemd-analyze', needPrograms(['systemd-analyze', 'podman', 'python3']), () => {
   for (const name of goldenCases) {
     test(`systemd-analyze verify accepts golden case ${name}`, async (t) => {
       const { units } = await renderGoldenCase(name);
@@ -63,4 +64,4 @@ if (test) {
     const result = await verify([broken]);
     t.not(result.output, '');
   });
-}
+});

@@ -4,39 +4,28 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { privateManagerUnsupported, startPrivateManager, type PrivateManager } from '../../src/sandbox/private-manager.js';
 import { runCli } from '../helpers/cli.js';
 import { activeState, get, ReloadCounter, systemctl, waitFor } from '../helpers/systemd.js';
-import { IN_CI } from '../helpers/tier.js';
+import { realTier } from '../helpers/tier.js';
+import { answers, execApp } from '../helpers/apps.js';
 import { WatchProcess } from '../helpers/watch.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
 
-const SERVER = fileURLToPath(new URL('../fixtures/hello-server.mjs', import.meta.url));
-const unsupported = privateManagerUnsupported();
 const test = anyTest as TestFn<{ manager: PrivateManager }>;
 
-if (unsupported && !IN_CI) {
-  test.skip(`watch tier skipped: ${unsupported}`, () => {});
-} else {
+realTier('watch', privateManagerUnsupported(), () => {
   test.before(async (t) => {
-    if (unsupported) throw new Error(`the watch tier must run under CI: ${unsupported}`);
     t.context.manager = await startPrivateManager();
   });
   test.after.always(async (t) => {
     await t.context.manager?.stop();
   });
   registerTests();
-}
+});
 
 const workspace = (t: { context: { manager: PrivateManager }; teardown: (fn: () => void) => void }) => makeWorkspace(t.context.manager, (fn) => t.teardown(fn));
-
-function execApp(listen: number, backend: number, body: string, extra = ''): string {
-  return [`listen: 127.0.0.1:${listen}`, `backend: 127.0.0.1:${backend}`, extra, 'exec:', `  command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(SERVER)}, "${backend}", ${JSON.stringify(body)}]`]
-    .filter(Boolean)
-    .join('\n') + '\n';
-}
 
 /** Resolves when `check` holds, and says how long it took; fails past `withinMs`. */
 async function convergedWithin(check: () => Promise<boolean>, withinMs: number, what: string): Promise<number> {
@@ -44,8 +33,6 @@ async function convergedWithin(check: () => Promise<boolean>, withinMs: number, 
   await waitFor(async () => check().catch(() => false), withinMs, what);
   return Date.now() - started;
 }
-
-const answers = (port: number, body: string) => async () => (await get(port, '/', 500).catch(() => '')) === body;
 
 function registerTests() {
   test.serial('watch converges a new, changed, renamed and deleted manifest, each within a second', async (t) => {
