@@ -2,6 +2,8 @@
 import { join } from 'node:path';
 import { desiredUnits } from '../render/desired.js';
 import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
+import { EMPTY_INVENTORY, keptPorts } from '../state/inventory.js';
+import { StateStore } from '../state/store.js';
 import { UsageError, type Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
@@ -18,7 +20,10 @@ export async function renderCommand(locations: Locations, names: readonly string
   const diagnostics = formatLoadDiagnostics(problems);
   if (diagnostics) process.stderr.write(diagnostics + '\n');
 
-  const desired = desiredUnits(result.apps, DEFAULT_RENDER_OPTIONS);
+  // Backend ports appsd allocated earlier are in its inventory: render them,
+  // so that render shows what apply would write.
+  const inventory = await new StateStore(locations.stateDir).read().catch(() => EMPTY_INVENTORY);
+  const desired = desiredUnits(result.apps, DEFAULT_RENDER_OPTIONS, keptPorts(inventory));
   const blocks: string[] = [];
   for (const app of desired.apps) {
     if (!wanted(app.name)) continue;
