@@ -74,11 +74,14 @@ export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
     }
     const previous = observed.inventory.apps[app.name];
     const isNew = !previous;
+    const writes = new Map<string, Action>();
     for (const u of app.units) {
       const before = unit(u.name).file?.text;
       if (before === u.text) continue;
       const reason = before === undefined ? (isNew ? 'new app' : 'unit file missing') : 'unit file differs from the manifest';
-      actions.push({ kind: 'write', app: app.name, unit: u.name, reason, ...(before !== undefined && { before }), after: u.text });
+      const write: Action = { kind: 'write', app: app.name, unit: u.name, reason, ...(before !== undefined && { before }), after: u.text };
+      writes.set(u.name, write);
+      actions.push(write);
     }
     // Units the app had before but no longer needs (e.g. proxy -> native).
     const stale = (previous?.units ?? []).filter((n) => !app.units.some((u) => u.name === n));
@@ -86,7 +89,7 @@ export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
 
     const socketName = `appsd-${app.name}.socket`;
     const socket = unit(socketName);
-    const socketWrite = actions.find((a) => a.kind === 'write' && a.unit === socketName);
+    const socketWrite = writes.get(socketName);
     if (observed.online) {
       if (socket.enablement !== 'enabled') actions.push({ kind: 'enable', app: app.name, unit: socketName, reason: socket.enablement ? `socket is ${socket.enablement}` : 'new socket' });
       const state = socket.status?.activeState;
@@ -100,7 +103,7 @@ export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
       }
       for (const u of app.units) {
         if (u.name === socketName) continue;
-        const written = actions.some((a) => a.kind === 'write' && a.unit === u.name && a.before !== undefined);
+        const written = writes.get(u.name)?.before !== undefined;
         const running = ACTIVE.has(unit(u.name).status?.activeState ?? '');
         if (written && running) late.push({ kind: 'stop', app: app.name, unit: u.name, reason: 'running with the old definition; the next connection starts the new one' });
       }
