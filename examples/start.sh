@@ -4,6 +4,9 @@
 # for the session (--sandbox); Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# As root on a fresh Debian machine: the packages the examples need (podman,
+# busybox for the example image, ...), installed once; a no-op afterwards.
+if [ "$(id -u)" -eq 0 ]; then bash test/setup/install-deps.sh || true; fi
 if command -v podman >/dev/null 2>&1 && command -v busybox >/dev/null 2>&1; then
   examples/images/build.sh >/dev/null || echo "npm start: could not build the example image; apps.d/hello-container.yaml will not start" >&2
   # On VMs where podman's default runtime cannot run containers (hybrid
