@@ -1,7 +1,11 @@
-// One appsd applies at a time: a lock file in the state directory holding the
-// owner's PID. A lock whose process is gone is taken over.
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+// One appsd applies at a time per state directory. The lock is a listening
+// unix socket in Linux's abstract namespace, named after the state directory:
+// taking it writes nothing to disk (a no-op pass writes nothing, not even a
+// lock file), the kernel releases it when its holder dies (no stale locks),
+// and whoever holds it answers with its PID.
+import { createHash } from 'node:crypto';
+import { createConnection, createServer, type Server } from 'node:net';
+import { resolve } from 'node:path';
 
 export class LockBusyError extends Error {
   override name = 'LockBusyError';
@@ -11,35 +15,39 @@ export interface Lock {
   release(): Promise<void>;
 }
 
+export function lockName(stateDir: string): string {
+  return `\0appsd-lock-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 40)}`;
+}
+
 export async function acquireLock(stateDir: string, waitMs = 10_000): Promise<Lock> {
-  await mkdir(stateDir, { recursive: true });
-  const path = join(stateDir, 'lock');
+  const name = lockName(stateDir);
   const deadline = Date.now() + waitMs;
   for (;;) {
-    try {
-      const handle = await open(path, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return { release: () => unlink(path).catch(() => {}) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const server = createServer((socket) => socket.end(String(process.pid)));
+    const taken = await new Promise<boolean>((done, fail) => {
+      server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? done(false) : fail(error)));
+      server.listen(name, () => done(true));
+    });
+    if (taken) return { release: () => close(server) };
+    if (Date.now() >= deadline) {
+      const holder = await holderPid(name);
+      throw new LockBusyError(`another appsd${holder ? ` (PID ${holder})` : ''} is applying to state directory ${stateDir}`);
     }
-    const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-    if (!Number.isInteger(holder) || !alive(holder)) {
-      // Stale: its owner died without releasing it.
-      await unlink(path).catch(() => {});
-      continue;
-    }
-    if (Date.now() >= deadline) throw new LockBusyError(`another appsd (PID ${holder}) is applying; lock ${path}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function close(server: Server): Promise<void> {
+  return new Promise((done) => server.close(() => done()));
+}
+
+function holderPid(name: string): Promise<string | undefined> {
+  return new Promise((done) => {
+    const socket = createConnection(name);
+    let data = '';
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
+    socket.on('close', () => done(/^\d+$/.test(data) ? data : undefined));
+    socket.on('error', () => done(undefined));
+  });
 }

@@ -1,14 +1,14 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { acquireLock, LockBusyError } from '../../src/reconcile/lock.js';
+import { acquireLock, LockBusyError, lockName } from '../../src/reconcile/lock.js';
 
-test('one holder at a time: the second waits, then names the holder', async (t) => {
+test('one holder at a time: the second waits, then names the holder; nothing is written to disk', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'appsd-lock-'));
   const first = await acquireLock(dir);
-  t.is(readFileSync(join(dir, 'lock'), 'utf8'), `${process.pid}\n`);
+  t.deepEqual(readdirSync(dir), []);
   const started = Date.now();
   const error = await t.throwsAsync(acquireLock(dir, 300), { instanceOf: LockBusyError });
   t.true(Date.now() - started >= 300);
@@ -16,17 +16,26 @@ test('one holder at a time: the second waits, then names the holder', async (t) 
   await first.release();
   const second = await acquireLock(dir, 0);
   await second.release();
-  t.false(existsSync(join(dir, 'lock')));
 });
 
-test('a lock left by a dead process is taken over', async (t) => {
+test('different state directories have different locks', async (t) => {
+  const a = await acquireLock(mkdtempSync(join(tmpdir(), 'appsd-lock-')), 0);
+  const b = await acquireLock(mkdtempSync(join(tmpdir(), 'appsd-lock-')), 0);
+  await a.release();
+  await b.release();
+  t.not(lockName('/x'), lockName('/y'));
+  t.is(lockName('/x/'), lockName('/x'));
+});
+
+test('a lock whose holder died is free at once', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'appsd-lock-'));
-  const child = spawn(process.execPath, ['-e', '0']);
-  const pid = child.pid!;
+  const script = `const net = require('net'); net.createServer().listen(${JSON.stringify(lockName(dir))}, () => process.stdout.write('held'));`;
+  const child = spawn(process.execPath, ['-e', script]);
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  await t.throwsAsync(acquireLock(dir, 100), { instanceOf: LockBusyError });
+  child.kill('SIGKILL');
   await new Promise((resolve) => child.on('exit', resolve));
-  writeFileSync(join(dir, 'lock'), `${pid}\n`);
   const lock = await acquireLock(dir, 0);
-  t.is(readFileSync(join(dir, 'lock'), 'utf8'), `${process.pid}\n`);
   await lock.release();
 });
 
