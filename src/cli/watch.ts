@@ -32,9 +32,10 @@ export async function watchCommand(flags: LocationFlags, given: Locations, optio
     sandbox = await startSandbox(given.appsDir);
     // Defaults now point into the sandbox; explicit flags still win.
     locations = resolveLocations(flags);
+    const why = options.sandbox === 'always' ? '--sandbox' : 'no systemd user manager to use here';
     log.log(NOTICE, [
-      `no systemd user manager to use here: started a private one for this session (${sandbox.manager.root})`,
-      `  apps answer on the addresses in their manifests (e.g. curl http://127.0.0.1:8080/ for apps.d/hello.yaml)`,
+      `${why}: started a private one for this session (${sandbox.manager.root})`,
+      `  apps answer on the addresses in their manifests (listed below once applied)`,
       `  status:  env $(cat ${sandbox.envFile}) npx appsd status`,
       `  Ctrl-C stops appsd, the private manager and every app it started`,
     ].join('\n'));
