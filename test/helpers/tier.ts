@@ -1,8 +1,9 @@
 // Test tiers that need real programs (systemd-analyze, a systemd manager,
 // podman). Where a tier cannot run, it skips and says why; under CI=true a
 // tier that cannot run is a failure, because CI must prove the real thing.
-import test from 'ava';
+import test, { type TestFn } from 'ava';
 import { execFileSync } from 'node:child_process';
+import { privateManagerUnsupported, startPrivateManager, type PrivateManager, type PrivateManagerOptions } from '../../src/sandbox/private-manager.js';
 
 export const IN_CI = process.env['CI'] === 'true';
 
@@ -31,4 +32,25 @@ export function realTier(name: string, unsupported: string | undefined, register
   if (!unsupported) return register();
   if (IN_CI) test(`${name} tier must run under CI`, (t) => t.fail(unsupported));
   else test.skip(`${name} tier skipped: ${unsupported}`, () => {});
+}
+
+/**
+ * A tier whose tests share one private systemd manager (in `t.context.manager`),
+ * started before the first test and stopped after the last.
+ */
+export function privateManagerTier(
+  test: TestFn<{ manager: PrivateManager }>,
+  name: string,
+  register: () => void,
+  options: PrivateManagerOptions = {},
+): void {
+  realTier(name, privateManagerUnsupported(), () => {
+    test.before(async (t) => {
+      t.context.manager = await startPrivateManager(options);
+    });
+    test.after.always(async (t) => {
+      await t.context.manager?.stop();
+    });
+    register();
+  });
 }

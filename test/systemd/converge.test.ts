@@ -3,24 +3,16 @@
 import anyTest, { type TestFn } from 'ava';
 import { existsSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { privateManagerUnsupported, startPrivateManager, type PrivateManager } from '../../src/sandbox/private-manager.js';
+import type { PrivateManager } from '../../src/sandbox/private-manager.js';
 import { runCli } from '../helpers/cli.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
 import { activeState, get, ReloadCounter, systemctl, waitFor } from '../helpers/systemd.js';
-import { realTier } from '../helpers/tier.js';
+import { privateManagerTier } from '../helpers/tier.js';
 import { execApp, HELLO_SERVER } from '../helpers/apps.js';
 
 const test = anyTest as TestFn<{ manager: PrivateManager }>;
 
-realTier('real-systemd', privateManagerUnsupported(), () => {
-  test.before(async (t) => {
-    t.context.manager = await startPrivateManager();
-  });
-  test.after.always(async (t) => {
-    await t.context.manager?.stop();
-  });
-  registerTests();
-});
+privateManagerTier(test, 'real-systemd', registerTests);
 
 const workspace = (t: { context: { manager: PrivateManager }; teardown: (fn: () => void) => void }) =>
   makeWorkspace(t.context.manager, (fn) => t.teardown(fn));

@@ -5,25 +5,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { privateManagerUnsupported, startPrivateManager, type PrivateManager } from '../../src/sandbox/private-manager.js';
+import type { PrivateManager } from '../../src/sandbox/private-manager.js';
 import { runCli } from '../helpers/cli.js';
 import { activeState, get, ReloadCounter, systemctl, waitFor } from '../helpers/systemd.js';
-import { realTier } from '../helpers/tier.js';
+import { privateManagerTier } from '../helpers/tier.js';
 import { answers, execApp } from '../helpers/apps.js';
 import { WatchProcess } from '../helpers/watch.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
 
 const test = anyTest as TestFn<{ manager: PrivateManager }>;
 
-realTier('watch', privateManagerUnsupported(), () => {
-  test.before(async (t) => {
-    t.context.manager = await startPrivateManager();
-  });
-  test.after.always(async (t) => {
-    await t.context.manager?.stop();
-  });
-  registerTests();
-});
+privateManagerTier(test, 'watch', registerTests);
 
 const workspace = (t: { context: { manager: PrivateManager }; teardown: (fn: () => void) => void }) => makeWorkspace(t.context.manager, (fn) => t.teardown(fn));
 
