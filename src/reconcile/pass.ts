@@ -51,8 +51,3 @@ export async function runPass(o: PassOptions): Promise<PassOutcome> {
     await lock?.release();
   }
 }
-
-/** Did the pass converge everything it could (invalid manifests and app errors aside)? */
-export function passFailed(outcome: PassOutcome): boolean {
-  return Boolean(outcome.executed && outcome.executed.results.some((r) => !r.ok));
-}
