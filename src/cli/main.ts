@@ -5,14 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveLocations, UsageError } from './context.js';
 import { EXIT_ERROR } from './exit-codes.js';
-import { applyCommand } from './apply.js';
-import { diffCommand } from './diff.js';
-import { renderCommand } from './render.js';
-import { installCommand, uninstallCommand } from './install.js';
-import { statusCommand } from './status.js';
-import { watchCommand } from './watch.js';
 import { parseTimespan } from '../manifest/timespan.js';
-import { validateCommand } from './validate.js';
 
 const HELP = `appsd: socket-activated, scale-to-zero services from YAML manifests
 
@@ -89,21 +82,23 @@ export async function main(argv: string[]): Promise<number> {
   if (values.sandbox && command !== 'watch') throw new UsageError('--sandbox goes with watch');
   const locations = resolveLocations(values);
   switch (command) {
+    // Each command's modules load on demand: `appsd validate` need not load
+    // D-Bus, chokidar and the controller, which was most of its start-up time.
     case 'validate':
       if (rest.length) throw new UsageError('validate takes no arguments');
-      return validateCommand(locations, values.json ?? false);
+      return (await import('./validate.js')).validateCommand(locations, values.json ?? false);
     case 'render':
-      return renderCommand(locations, rest);
+      return (await import('./render.js')).renderCommand(locations, rest);
     case 'diff':
       if (rest.length) throw new UsageError('diff takes no arguments');
-      return diffCommand(locations, { json: values.json ?? false, offline: values.offline ?? false });
+      return (await import('./diff.js')).diffCommand(locations, { json: values.json ?? false, offline: values.offline ?? false });
     case 'apply':
       if (rest.length) throw new UsageError('apply takes no arguments');
-      return applyCommand(locations, values['dry-run'] ?? false);
+      return (await import('./apply.js')).applyCommand(locations, values['dry-run'] ?? false);
     case 'watch': {
       if (rest.length) throw new UsageError('watch takes no arguments');
       const pullMs = values.pull === undefined ? undefined : span('--pull', values.pull);
-      return watchCommand(values, locations, {
+      return (await import('./watch.js')).watchCommand(values, locations, {
         resyncMs: values.resync === undefined ? 60_000 : span('--resync', values.resync),
         ...(pullMs !== undefined && { pullMs }),
         verbose: values.verbose ?? false,
@@ -113,15 +108,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'status':
       if (rest.length) throw new UsageError('status takes no arguments');
-      return statusCommand(locations, values.json ?? false);
+      return (await import('./status.js')).statusCommand(locations, values.json ?? false);
     case 'install':
       if (rest.length) throw new UsageError('install takes no arguments');
       if (values.pull !== undefined) span('--pull', values.pull);
       if (values.resync !== undefined) span('--resync', values.resync);
-      return installCommand(locations, { ...(values.pull !== undefined && { pull: values.pull }), ...(values.resync !== undefined && { resync: values.resync }) });
+      return (await import('./install.js')).installCommand(locations, { ...(values.pull !== undefined && { pull: values.pull }), ...(values.resync !== undefined && { resync: values.resync }) });
     case 'uninstall':
       if (rest.length) throw new UsageError('uninstall takes no arguments');
-      return uninstallCommand(locations);
+      return (await import('./install.js')).uninstallCommand(locations);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
