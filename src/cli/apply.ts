@@ -7,13 +7,13 @@ import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
 import { StateStore } from '../state/store.js';
 import { UsageError, type Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
-import { loadAppsDir } from './load-apps.js';
+import { checkAppsDir } from './load-apps.js';
 import { formatLoadDiagnostics, useColor } from './output.js';
 import { connectManager } from './systemd.js';
 
 export async function applyCommand(locations: Locations, dryRun: boolean): Promise<number> {
   // Fail early, with the usual message, if the apps directory is missing.
-  await loadAppsDir(locations.appsDir);
+  await checkAppsDir(locations.appsDir);
   const manager = await connectManager(locations.scope, false);
   try {
     let outcome;

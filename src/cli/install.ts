@@ -8,7 +8,7 @@ import { escapeSpecifiers, formatCommandLine } from '../unit/escape.js';
 import { UnitFile } from '../unit/unitfile.js';
 import { UsageError, type Locations } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
-import { loadAppsDir } from './load-apps.js';
+import { checkAppsDir } from './load-apps.js';
 import { connectManager } from './systemd.js';
 
 /** No app can have this name: app units are appsd-NAME.*. */
@@ -47,7 +47,7 @@ export function controllerUnit(locations: Locations, options: InstallOptions): s
 }
 
 export async function installCommand(locations: Locations, options: InstallOptions): Promise<number> {
-  await loadAppsDir(locations.appsDir);
+  await checkAppsDir(locations.appsDir);
   const path = join(locations.unitDir, CONTROLLER_UNIT);
   const existing = await readFile(path, 'utf8').catch(() => undefined);
   if (existing !== undefined && !existing.includes(`${CONTROLLER_MARKER}=yes`)) {

@@ -1,5 +1,6 @@
 // Reads and checks the apps directory, turning a missing directory into a
 // message rather than a stack trace.
+import { access, constants, stat } from 'node:fs/promises';
 import { loadManifests, type LoadResult } from '../manifest/load.js';
 import { readManifestSources } from '../manifest/discover.js';
 import { UsageError } from './context.js';
@@ -8,10 +9,28 @@ export async function loadAppsDir(appsDir: string): Promise<LoadResult> {
   try {
     return loadManifests(await readManifestSources(appsDir));
   } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new UsageError(`apps directory ${appsDir} does not exist (set --apps-dir or APPSD_APPS_DIR)`);
-    if (e.code === 'ENOTDIR') throw new UsageError(`${appsDir} is not a directory`);
-    if (e.code === 'EACCES') throw new UsageError(`cannot read apps directory ${appsDir}: permission denied`);
-    throw error;
+    throw usageErrorFor(appsDir, error);
   }
+}
+
+/**
+ * For commands that read the directory later themselves (apply, watch,
+ * install): the same message for a missing directory, without reading and
+ * checking every manifest twice.
+ */
+export async function checkAppsDir(appsDir: string): Promise<void> {
+  try {
+    if (!(await stat(appsDir)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    await access(appsDir, constants.R_OK | constants.X_OK);
+  } catch (error) {
+    throw usageErrorFor(appsDir, error);
+  }
+}
+
+function usageErrorFor(appsDir: string, error: unknown): Error {
+  const e = error as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT') return new UsageError(`apps directory ${appsDir} does not exist (set --apps-dir or APPSD_APPS_DIR)`);
+  if (e.code === 'ENOTDIR') return new UsageError(`${appsDir} is not a directory`);
+  if (e.code === 'EACCES') return new UsageError(`cannot read apps directory ${appsDir}: permission denied`);
+  return e;
 }

@@ -6,7 +6,7 @@ import { createLogger, detectLogFormat, NOTICE } from '../controller/log.js';
 import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
 import { resolveLocations, UsageError, type LocationFlags, type Locations } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
-import { loadAppsDir } from './load-apps.js';
+import { checkAppsDir } from './load-apps.js';
 import { displayPath } from './output.js';
 import { formatAddress } from '../manifest/address.js';
 import { startSandbox, userManagerReachable, type SandboxMode, type Sandbox } from './sandbox.js';
@@ -20,7 +20,7 @@ export interface WatchOptions {
 }
 
 export async function watchCommand(flags: LocationFlags, given: Locations, options: WatchOptions): Promise<number> {
-  await loadAppsDir(given.appsDir); // a missing directory is a usage error
+  await checkAppsDir(given.appsDir);
   if (options.pullMs !== undefined && !(await workTreeOf(given.appsDir))) {
     throw new UsageError(`--pull: ${given.appsDir} is not inside a git work tree`);
   }
@@ -88,7 +88,7 @@ export async function watchCommand(flags: LocationFlags, given: Locations, optio
     if (error instanceof ControllerAlreadyRunning) throw new UsageError(error.message);
     throw error;
   }
-  const addresses = (await loadAppsDir(locations.appsDir)).apps.map((app) => `${app.name} on ${app.listen.map((l) => formatAddress(l)).join(', ')}`);
+  const addresses = controller.apps.map((app) => `${app.name} on ${app.listen.map((l) => formatAddress(l)).join(', ')}`);
   if (addresses.length) log.log(NOTICE, `apps: ${addresses.join('; ')}`);
   await done;
   return EXIT_OK;

@@ -5,6 +5,7 @@
 // 300 manifests is one pass and one daemon-reload.
 import type { Server } from 'node:net';
 import { readManifestSources } from '../manifest/discover.js';
+import type { App } from '../manifest/app.js';
 import { formatDiagnosticLine } from '../diagnostics.js';
 import { describeAction } from '../plan/format.js';
 import { runPass, type PassOutcome } from '../reconcile/pass.js';
@@ -62,8 +63,8 @@ export class Controller {
   private readonly startedAt = new Date().toISOString();
   private lastPass: ControllerStatus['lastPass'];
   private git: { commit?: string; lastPull?: { time: string; ok: boolean; error?: string } } | undefined;
-  /** Passes run, for tests and the benchmark. */
-  passes = 0;
+  /** The valid apps of the last pass. */
+  apps: readonly App[] = [];
 
   constructor(private readonly o: ControllerOptions) {
     this.store = new StateStore(o.stateDir);
@@ -73,7 +74,8 @@ export class Controller {
     const { log } = this.o;
     this.server = await serveStatus(this.o.stateDir, () => this.status());
     if (this.o.pullMs !== undefined) {
-      this.git = { ...((await headCommit(this.o.appsDir)) !== undefined && { commit: await headCommit(this.o.appsDir) }) };
+      const commit = await headCommit(this.o.appsDir);
+      this.git = { ...(commit !== undefined && { commit }) };
     }
     this.watcher = await watchAppsDir(
       this.o.appsDir,
@@ -161,7 +163,6 @@ export class Controller {
   private async pass(reason: string): Promise<void> {
     const { log } = this.o;
     const started = performance.now();
-    this.passes++;
     // The commit the manifests of this pass come from.
     const commit = this.git?.commit;
     let outcome: PassOutcome;
@@ -193,6 +194,7 @@ export class Controller {
       return;
     }
     this.reportProblems(outcome);
+    this.apps = outcome.load.apps;
     const executed = outcome.executed;
     const failedApps = executed ? [...executed.failedApps.keys()] : [];
     const invalid = outcome.load.manifests.some((m) => !m.app) || outcome.plan.errors.length > 0;

@@ -9,8 +9,7 @@
 //      restarts, starts
 // A failed action fails its app (its later actions are skipped) but not the
 // others; the result says what failed and why.
-import { unlink } from 'node:fs/promises';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { forEachLimited, syncDir, writeFilesAtomic } from '../fs/atomic.js';
 import type { Action, Plan } from '../plan/plan.js';
