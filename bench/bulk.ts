@@ -17,7 +17,7 @@ export async function bulk(ctx: BenchContext, appsDir: string, stateDir: string)
   const sockets = Array.from({ length: COUNT }, (_, i) => `appsd-bulk-${i}.socket`);
   const allActive = async (names: string[]) => {
     for (;;) {
-      const statuses = await ctx.bus.listUnitsByNames(names);
+      const statuses = await ctx.bus.listUnits(names);
       if (names.every((n) => statuses.get(n)?.activeState === 'active')) return;
       await sleep(20);
     }

@@ -1,10 +1,8 @@
 // `appsd apply`: executes exactly the plan `diff` shows.
-import { readManifestSources } from '../manifest/discover.js';
-import { describeAction, formatPlan, summarizePlan } from '../plan/format.js';
+import { appProblems, describeAction, formatPlan, summarizePlan } from '../plan/format.js';
 import { LockBusyError } from '../reconcile/lock.js';
-import { runPass } from '../reconcile/pass.js';
+import { failedWhileExecuting, hasErrors, Reconciler } from '../reconcile/reconciler.js';
 import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
-import { StateStore } from '../state/store.js';
 import { UsageError, type Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { checkAppsDir } from './load-apps.js';
@@ -18,13 +16,7 @@ export async function applyCommand(locations: Locations, dryRun: boolean): Promi
   try {
     let outcome;
     try {
-      outcome = await runPass({
-        readSources: () => readManifestSources(locations.appsDir),
-        unitDir: locations.unitDir,
-        stateDir: locations.stateDir,
-        store: new StateStore(locations.stateDir),
-        manager,
-        renderOptions: DEFAULT_RENDER_OPTIONS,
+      outcome = await Reconciler.forDirectories(locations, DEFAULT_RENDER_OPTIONS).apply(manager, {
         dryRun,
         onResult: (r) => {
           const status = r.skipped ? ' (skipped: an earlier action of this app failed)' : r.ok ? '' : `: FAILED: ${r.error}`;
@@ -38,11 +30,10 @@ export async function applyCommand(locations: Locations, dryRun: boolean): Promi
     const { load, plan, executed } = outcome;
     const problems = formatLoadDiagnostics(load);
     if (problems) process.stderr.write(problems + '\n\n');
-    for (const error of plan.errors) process.stderr.write(`error: ${error.app}: ${error.message}\n`);
-    for (const name of plan.kept) process.stderr.write(`kept: ${name}: its manifest is invalid, its units stay as last applied\n`);
-    const invalid = load.manifests.some((m) => !m.app) || plan.errors.length > 0;
+    for (const line of appProblems(plan.apps)) process.stderr.write(`${line}\n`);
+    const invalid = hasErrors(outcome);
     if (dryRun) {
-      const text = formatPlan({ ...plan, errors: [], kept: [] }, { color: useColor(process.stdout), unitDir: locations.unitDir });
+      const text = formatPlan({ ...plan, apps: [] }, { color: useColor(process.stdout), unitDir: locations.unitDir });
       if (text) process.stdout.write(text + '\n\n');
       process.stdout.write(`dry run: ${summarizePlan(plan)}\n`);
       return invalid ? EXIT_ERROR : EXIT_OK;
@@ -51,13 +42,14 @@ export async function applyCommand(locations: Locations, dryRun: boolean): Promi
       process.stdout.write('no changes\n');
       return invalid ? EXIT_ERROR : EXIT_OK;
     }
-    const failures = executed.failedApps;
+    // Apps that failed while executing (those the plan could not converge were reported above).
+    const failures = failedWhileExecuting(outcome);
     process.stdout.write(
       `\napplied ${executed.results.filter((r) => r.ok).length} of ${plan.actions.length} actions` +
-        (failures.size ? `; ${failures.size} app${failures.size === 1 ? '' : 's'} failed: ${[...failures.entries()].map(([a, e]) => `${a} (${e})`).join(', ')}` : '') +
+        (failures.length ? `; ${failures.length} app${failures.length === 1 ? '' : 's'} failed: ${failures.map((a) => `${a.app} (${a.error})`).join(', ')}` : '') +
         '\n',
     );
-    return failures.size || invalid || executed.results.some((r) => !r.ok) ? EXIT_ERROR : EXIT_OK;
+    return failures.length || invalid || executed.results.some((r) => !r.ok) ? EXIT_ERROR : EXIT_OK;
   } finally {
     manager.close();
   }

@@ -1,13 +1,12 @@
 // `appsd diff`: what apply would do, as unified diffs and a list of actions.
 // Exit codes as diff(1) and kubectl diff: 0 no changes, 1 changes, 2 errors.
 import { formatPlan, planToJSON, summarizePlan } from '../plan/format.js';
-import { planPass } from '../reconcile/reconcile.js';
+import { hasErrors, Reconciler } from '../reconcile/reconciler.js';
 import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
-import { StateStore } from '../state/store.js';
 import type { SystemdManager } from '../systemd/manager.js';
 import type { Locations } from './context.js';
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from './exit-codes.js';
-import { loadAppsDir } from './load-apps.js';
+import { checkAppsDir } from './load-apps.js';
 import { displayDiagnostic, formatLoadDiagnostics, useColor } from './output.js';
 import { connectManager } from './systemd.js';
 
@@ -17,12 +16,12 @@ export interface DiffOptions {
 }
 
 export async function diffCommand(locations: Locations, options: DiffOptions): Promise<number> {
-  const load = await loadAppsDir(locations.appsDir);
+  await checkAppsDir(locations.appsDir);
   const manager: SystemdManager | undefined = options.offline ? undefined : await connectManager(locations.scope, true);
   try {
-    const inventory = await new StateStore(locations.stateDir).read();
-    const { plan } = await planPass({ load, inventory, unitDir: locations.unitDir, manager, renderOptions: DEFAULT_RENDER_OPTIONS });
-    const failed = load.manifests.some((m) => !m.app) || plan.errors.length > 0;
+    const pass = await Reconciler.forDirectories(locations, DEFAULT_RENDER_OPTIONS).plan(manager);
+    const { load, plan } = pass;
+    const failed = hasErrors(pass);
     if (options.json) {
       const out = { ...(planToJSON(plan, locations.unitDir) as object), diagnostics: load.diagnostics.map(displayDiagnostic) };
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');

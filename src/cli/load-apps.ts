@@ -2,7 +2,7 @@
 // message rather than a stack trace.
 import { access, constants, stat } from 'node:fs/promises';
 import { loadManifests, type LoadResult } from '../manifest/load.js';
-import { readManifestSources } from '../manifest/discover.js';
+import { readManifestSources } from '../fs/manifest-dir.js';
 import { UsageError } from './context.js';
 
 export async function loadAppsDir(appsDir: string): Promise<LoadResult> {

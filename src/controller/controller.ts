@@ -4,15 +4,14 @@
 // `appsd apply` does. Events are debounced and coalesced, so a `git pull` of
 // 300 manifests is one pass and one daemon-reload.
 import type { Server } from 'node:net';
-import { readManifestSources } from '../manifest/discover.js';
 import type { App } from '../manifest/app.js';
 import { formatDiagnosticLine } from '../diagnostics.js';
-import { describeAction } from '../plan/format.js';
-import { runPass, type PassOutcome } from '../reconcile/pass.js';
-import { LockBusyError } from '../reconcile/lock.js';
-import { PassCache } from '../reconcile/cache.js';
+import { isTransient } from '../errors.js';
+import { appProblems, describeAction } from '../plan/format.js';
+import type { SystemdPort } from '../plan/systemd-port.js';
+import { SystemdUnavailableError } from '../plan/systemd-port.js';
+import { failedWhileExecuting, hasErrors, Reconciler, type PassOutcome } from '../reconcile/reconciler.js';
 import type { RenderOptions } from '../render/options.js';
-import { StateStore } from '../state/store.js';
 import { SystemdManager } from '../systemd/manager.js';
 import { headCommit, pullFastForward } from './git.js';
 import { DEBUG, ERR, INFO, NOTICE, WARNING, type Logger } from './log.js';
@@ -38,6 +37,8 @@ export interface ControllerOptions {
   readonly pullMs?: number;
   /** Display path of a file, for log lines. */
   readonly display: (file: string) => string;
+  /** How to reach systemd; by default over D-Bus for the scope. Tests pass a fake. */
+  readonly connect?: () => Promise<SystemdPort>;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -45,11 +46,12 @@ const MAX_BACKOFF_MS = 60_000;
 const BURST_EVENTS = 3;
 
 export class Controller {
-  private manager: SystemdManager | undefined;
+  private manager: SystemdPort | undefined;
   private watcher: DirWatcher | undefined;
   private server: Server | undefined;
-  private readonly store: StateStore;
-  private readonly cache = new PassCache();
+  private readonly reconciler: Reconciler;
+  /** The last permanent failure, reported once until it changes. */
+  private permanentFailure: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private firstEventAt: number | undefined;
   private batchEvents = 0;
@@ -67,7 +69,7 @@ export class Controller {
   apps: readonly App[] = [];
 
   constructor(private readonly o: ControllerOptions) {
-    this.store = new StateStore(o.stateDir);
+    this.reconciler = Reconciler.forDirectories(o, o.renderOptions, { cache: true });
   }
 
   async start(): Promise<void> {
@@ -167,43 +169,48 @@ export class Controller {
     const commit = this.git?.commit;
     let outcome: PassOutcome;
     try {
-      this.manager ??= await SystemdManager.connect({ scope: this.o.scope });
-      outcome = await runPass({
-        readSources: (cache) => readManifestSources(this.o.appsDir, cache?.sources),
-        cache: this.cache,
-        unitDir: this.o.unitDir,
-        stateDir: this.o.stateDir,
-        store: this.store,
-        manager: this.manager,
-        renderOptions: this.o.renderOptions,
+      this.manager ??= await (this.o.connect?.() ?? SystemdManager.connect({ scope: this.o.scope }));
+      outcome = await this.reconciler.apply(this.manager, {
         onResult: (r) => {
           if (r.skipped) return;
           log.log(r.ok ? INFO : ERR, r.ok ? describeAction(r.action) : `${describeAction(r.action)}: FAILED: ${r.error}`);
         },
       });
     } catch (error) {
-      // The bus or the manager went away, or another appsd holds the lock:
-      // transient. Reconnect and retry with backoff.
       const message = (error as Error).message;
-      if (!(error instanceof LockBusyError)) {
-        this.manager?.close();
-        this.manager = undefined;
+      this.lastPass = { time: new Date().toISOString(), result: 'failed', actions: 0, failedApps: [], changes: [], durationMs: Math.round(performance.now() - started), error: message };
+      if (isTransient(error)) {
+        // The bus or the manager went away, or another appsd holds the lock:
+        // reconnect if needed, and retry with backoff.
+        if (error instanceof SystemdUnavailableError) {
+          this.manager?.close();
+          this.manager = undefined;
+        }
+        this.retryLater(`pass failed: ${message}`);
+      } else {
+        // Retrying cannot fix it (a corrupt inventory, a unit directory appsd
+        // may not write): say so once, and wait for a change, the resync or SIGHUP.
+        if (message !== this.permanentFailure) log.log(ERR, `pass failed: ${message}; waiting for a change before trying again`);
+        this.permanentFailure = message;
+        this.backoffMs = 0;
       }
-      this.retryLater(`pass failed: ${message}`);
-      this.lastPass = { time: new Date().toISOString(), result: 'failed', actions: 0, failedApps: [], durationMs: Math.round(performance.now() - started), error: message };
       return;
     }
+    if (this.permanentFailure !== undefined) log.log(INFO, `resolved: ${this.permanentFailure}`);
+    this.permanentFailure = undefined;
     this.reportProblems(outcome);
     this.apps = outcome.load.apps;
     const executed = outcome.executed;
-    const failedApps = executed ? [...executed.failedApps.keys()] : [];
-    const invalid = outcome.load.manifests.some((m) => !m.app) || outcome.plan.errors.length > 0;
+    const apps = executed?.apps ?? outcome.plan.apps;
+    const failedApps = failedWhileExecuting(outcome).map((a) => a.app);
+    const invalid = hasErrors(outcome);
     const durationMs = Math.round(performance.now() - started);
     this.lastPass = {
       time: new Date().toISOString(),
       result: failedApps.length ? 'failed' : invalid ? 'invalid-manifests' : 'ok',
       actions: outcome.plan.actions.length,
       failedApps,
+      changes: apps.filter((a) => a.outcome !== 'unchanged'),
       durationMs,
       ...(commit !== undefined && { commit }),
     };
@@ -220,8 +227,7 @@ export class Controller {
   private reportProblems(outcome: PassOutcome): void {
     const lines = [
       ...outcome.load.diagnostics.map((d) => formatDiagnosticLine({ ...d, file: this.o.display(d.file) })),
-      ...outcome.plan.errors.map((e) => `error: ${e.app}: ${e.message}`),
-      ...outcome.plan.kept.map((k) => `kept: ${k}: its manifest is invalid, its units stay as last applied`),
+      ...appProblems(outcome.plan.apps),
     ];
     const now = new Set(lines);
     for (const line of lines) if (!this.reported.has(line)) this.o.log.log(WARNING, line);

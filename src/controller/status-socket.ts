@@ -3,6 +3,7 @@
 import { createConnection, createServer, type Server } from 'node:net';
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AppResult } from '../plan/actions.js';
 
 export const STATUS_SOCKET = 'controller.sock';
 
@@ -15,6 +16,8 @@ export interface ControllerStatus {
     readonly result: 'ok' | 'failed' | 'invalid-manifests';
     readonly actions: number;
     readonly failedApps: readonly string[];
+    /** What the pass did to each app it did not leave unchanged (created, configured, removed, failed, kept). */
+    readonly changes: readonly AppResult[];
     readonly durationMs: number;
     readonly error?: string;
     /** With --pull: the git commit the applied manifests come from. */

@@ -4,7 +4,7 @@
 // handling beyond not waking up for files that are not manifests.
 import { watch, type FSWatcher } from 'chokidar';
 import { basename, resolve } from 'node:path';
-import { isManifestName } from '../manifest/discover.js';
+import { isManifestName } from '../fs/manifest-dir.js';
 
 export interface DirWatcher {
   close(): Promise<void>;

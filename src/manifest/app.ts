@@ -53,12 +53,19 @@ export interface App {
   readonly maxConnections?: number;
   /** As written in the manifest; a container without one gets an allocated port at render time. */
   readonly backend?: InetAddress;
-  readonly runtime: ContainerRuntime | ExecRuntime;
+  readonly runtime: Runtime;
 }
 
-/** Unit names an app owns. The app name's charset keeps them free of escaping. */
-export function unitNames(name: string, activation: Activation): string[] {
-  const names = [`appsd-${name}.socket`, `appsd-${name}.service`];
-  if (activation === 'proxy') names.push(`appsd-${name}-backend.service`);
-  return names;
+/**
+ * How the app runs. Every place that depends on the kind switches on it
+ * exhaustively (see assertNever), so a new kind is a compile error until
+ * each of them handles it.
+ */
+export type Runtime = ContainerRuntime | ExecRuntime;
+
+export type RuntimeKind = Runtime['kind'];
+
+/** For the default branch of an exhaustive switch: unreachable unless a case is missing. */
+export function assertNever(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`);
 }

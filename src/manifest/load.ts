@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { compareDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { addressesOverlap, formatAddress, type ListenAddress } from './address.js';
 import type { App } from './app.js';
-import { normalizeManifest, type Problem } from './normalize.js';
+import { normalizeManifest, pathKey, type Problem } from './normalize.js';
 import { explainSchemaErrors, formatPath } from './schema-errors.js';
 import { manifestValidator } from './schema.js';
 import { parseManifest, type ParsedManifest, type Path, type Span } from './source.js';
@@ -79,15 +79,11 @@ function checkOne(source: ManifestSource): Working {
   const data = parsed.data as Record<string, unknown>;
   w.located = locateForCrossChecks(parsed, data);
   const validate = manifestValidator();
-  const problems: Problem[] = validate(data) ? [] : explainSchemaErrors(validate.errors ?? []);
   const normalized = normalizeManifest(source.file, data);
-  // Normalizing data the schema rejected could repeat what the schema said: keep
-  // its own findings only at paths the schema did not already flag.
-  const flagged = problems.map((p) => p.path.join('\0'));
-  for (const p of normalized.problems) {
-    const key = p.path.join('\0');
-    if (!flagged.some((f) => f === key || key.startsWith(`${f}\0`) || (f !== '' && f.startsWith(`${key}\0`)))) problems.push(p);
-  }
+  // Where a value parser judged a value, its message is the one that counts:
+  // the schema's pattern (or range) error at the same place says less.
+  const schemaProblems: Problem[] = validate(data) ? [] : explainSchemaErrors(validate.errors ?? []);
+  const problems = [...schemaProblems.filter((p) => !(p.aboutValue && normalized.parsedPaths.has(pathKey(p.path)))), ...normalized.problems];
   for (const p of problems) w.diagnostics.push(diagnosticAt(parsed, p.path, p.atKey, p.code, p.message, p.subject));
   w.name = normalized.app?.name ?? (typeof data['name'] === 'string' ? data['name'] : undefined);
   if (!problems.length && normalized.app) w.app = normalized.app;
@@ -213,4 +209,32 @@ function overlappingPairs<T extends { address: ListenAddress }>(uses: readonly T
     }
   }
   return pairs.sort(([a1, b1], [a2, b2]) => a1 - a2 || b1 - b2).map(([x, y]) => [uses[x]!, uses[y]!]);
+}
+
+/** A problem found after loading (while rendering an app), at a path of its manifest. */
+export interface LateProblem {
+  readonly file: string;
+  readonly path: Path;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * The load result with later problems added: each one's manifest becomes
+ * invalid (so its app keeps its last applied units) and gets a positioned
+ * diagnostic. Rare, so the text is parsed again only to find the position.
+ */
+export function withLateProblems(load: LoadResult, problems: readonly LateProblem[]): LoadResult {
+  if (problems.length === 0) return load;
+  const manifests = load.manifests.map((m) => {
+    const mine = problems.filter((p) => p.file === m.file);
+    if (mine.length === 0) return m;
+    const parsed = parseManifest(m.file, m.text ?? '');
+    const added = mine.map((p) => diagnosticAt(parsed, p.path, false, p.code, p.message));
+    const { app: _dropped, ...rest } = m;
+    return { ...rest, diagnostics: [...m.diagnostics, ...added].sort(compareDiagnostics) };
+  });
+  const invalid = new Set(problems.map((p) => p.file));
+  const apps = load.apps.filter((a) => !invalid.has(a.file));
+  return { manifests, apps, diagnostics: manifests.flatMap((m) => m.diagnostics) };
 }

@@ -1,18 +1,21 @@
-// From schema-checked data to an App: defaults, parsed addresses, and the
-// rules a JSON Schema cannot say (which fields make sense together).
+// From manifest data to an App: defaults, and every value that needs real
+// parsing (addresses, time spans, paths) parsed exactly once, here, where both
+// its message and its normalized value come from. The schema checks shape and
+// the rules between fields; a value parser owns the message for its field, so
+// the schema's coarser pattern error at the same place is dropped (see
+// `parsedPaths` and load.ts).
 import { basename, extname } from 'node:path';
-import { parseBackendAddress, parseListenAddress, type InetAddress, type ListenAddress } from './address.js';
+import { parseBackendAddress, parseListenAddress, type InetAddress, type ListenAddress, type Parsed } from './address.js';
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_READINESS_TIMEOUT_MS,
   type Activation,
   type App,
-  type ContainerRuntime,
-  type ExecRuntime,
   type Readiness,
   type Resources,
+  type Runtime,
 } from './app.js';
-import { parseHostPath, parseVolume, type HostPath, type Volume } from './paths.js';
+import { parseHostPath, parseVolume, type Volume } from './paths.js';
 import type { Path } from './source.js';
 import type { SchemaProblem as Problem } from './schema-errors.js';
 import { parseTimespan } from './timespan.js';
@@ -30,21 +33,38 @@ export function nameFromFile(file: string): string {
   return basename(file, extname(file));
 }
 
+export interface Normalized {
+  /** Set when the values parsed; the caller still requires the schema to pass. */
+  readonly app?: App;
+  readonly problems: Problem[];
+  /** Paths (joined with NUL) whose value a parser judged: the parser's word is final there. */
+  readonly parsedPaths: ReadonlySet<string>;
+}
+
+export function pathKey(path: Path): string {
+  return path.join('\0');
+}
+
 /**
- * Normalizes a manifest that passed the schema. Problems found here are
- * reported with the path of the field at fault; when there are any, no App.
+ * Normalizes manifest data, which may have failed the schema (every problem
+ * is reported in one run): each field is type-checked before use, and values
+ * of the wrong type are left to the schema's message.
  */
-export function normalizeManifest(file: string, data: Data): { app?: App; problems: Problem[] } {
+export function normalizeManifest(file: string, data: Data): Normalized {
   const problems: Problem[] = [];
-  const problem = (path: Path, message: string, code = 'invalid-field', atKey = false, subject?: Path) =>
-    problems.push({ path, atKey, code, message, ...(subject && { subject }) });
-  const onlyWithProxy = (activation: Activation, field: string, why: string) => {
-    if (activation === 'native' && data[field] !== undefined) {
-      problem([field], `has no effect with activation: native (${why})`, 'native-conflict', true, [field]);
-    }
+  const parsedPaths = new Set<string>();
+  const problem = (path: Path, message: string, code: string) => problems.push({ path, atKey: false, code, message });
+  /** Parses the value at `path` if it is a string (or number, with `numbers`), once. */
+  const parse = <T>(path: Path, value: unknown, parser: (v: string | number) => Parsed<T>, code: string, numbers = false): T | undefined => {
+    if (typeof value !== 'string' && !(numbers && typeof value === 'number')) return undefined;
+    parsedPaths.add(pathKey(path));
+    const parsed = parser(value);
+    if (parsed.ok) return parsed.value;
+    problem(path, parsed.reason, code);
+    return undefined;
   };
 
- const name = typeof data['name'] === 'string' ? data['name'] : nameFromFile(file);
+  const name = typeof data['name'] === 'string' ? data['name'] : nameFromFile(file);
   if (data['name'] === undefined && !(NAME.test(name) && name.length <= 48)) {
     problem([], `the file name gives the app name "${name}", which is not valid (lower-case letters, digits and '-', at most 48): rename the file or set name:`, 'bad-name');
   }
@@ -53,58 +73,40 @@ export function normalizeManifest(file: string, data: Data): { app?: App; proble
   }
 
   const activation: Activation = data['activation'] === 'native' ? 'native' : 'proxy';
-  onlyWithProxy(activation, 'idleTimeout', 'the app must exit on its own when idle');
-  onlyWithProxy(activation, 'readiness', 'the socket is already listening when the app starts');
-  onlyWithProxy(activation, 'maxConnections', 'the app accepts connections itself');
-  onlyWithProxy(activation, 'backend', 'the app gets the listening socket; there is no backend address');
 
-  // The data may have failed the schema (all problems are reported in one
-  // run), so every field is type-checked before use; wrong types were already
-  // reported by the schema.
   const listenValue = data['listen'];
   const listen: ListenAddress[] = [];
   (Array.isArray(listenValue) ? listenValue : [listenValue]).forEach((value, i) => {
-    if (typeof value !== 'string' && typeof value !== 'number') return;
-    const parsed = parseListenAddress(value);
-    if (parsed.ok) listen.push(parsed.value);
-    else problem(Array.isArray(listenValue) ? ['listen', i] : ['listen'], parsed.reason, 'bad-address');
+    const address = parse(Array.isArray(listenValue) ? ['listen', i] : ['listen'], value, parseListenAddress, 'bad-address', true);
+    if (address) listen.push(address);
   });
 
-  let idleTimeoutMs: number | null = DEFAULT_IDLE_TIMEOUT_MS;
-  if (isTimespan(data['idleTimeout'])) {
-    const parsed = parseTimespan(data['idleTimeout'], true);
-    if (parsed.ok) idleTimeoutMs = parsed.value;
-    else problem(['idleTimeout'], parsed.reason, 'bad-duration');
-  }
+  const idle = parse(['idleTimeout'], data['idleTimeout'], (v) => parseTimespan(v, true), 'bad-duration', true);
+  const idleTimeoutMs = idle === undefined ? DEFAULT_IDLE_TIMEOUT_MS : idle;
 
   const readinessData = isRecord(data['readiness']) ? data['readiness'] : {};
-  let readinessTimeout = DEFAULT_READINESS_TIMEOUT_MS;
-  if (isTimespan(readinessData['timeout'])) {
-    const parsed = parseTimespan(readinessData['timeout'], false);
-    if (parsed.ok && parsed.value !== null && parsed.value > 0) readinessTimeout = parsed.value;
-    else problem(['readiness', 'timeout'], parsed.ok ? 'must be longer than 0s' : parsed.reason, 'bad-duration');
-  }
-  const check = (['tcp', 'http', 'none'] as const).find((c) => c === readinessData['check']) ?? 'tcp';
-  if (readinessData['path'] !== undefined && check !== 'http') {
-    problem(['readiness', 'path'], `is only used with check: http (check is ${check})`, 'invalid-field', true, ['readiness', 'path']);
-  }
-  const readiness: Readiness = { check, path: typeof readinessData['path'] === 'string' ? readinessData['path'] : '/', timeoutMs: readinessTimeout };
+  const positiveSpan = (v: string | number): Parsed<number> => {
+    const parsed = parseTimespan(v, false);
+    if (!parsed.ok) return parsed;
+    return parsed.value !== null && parsed.value > 0 ? { ok: true, value: parsed.value } : { ok: false, reason: 'must be longer than 0s' };
+  };
+  const readiness: Readiness = {
+    check: (['tcp', 'http', 'none'] as const).find((c) => c === readinessData['check']) ?? 'tcp',
+    path: typeof readinessData['path'] === 'string' ? readinessData['path'] : '/',
+    timeoutMs: parse(['readiness', 'timeout'], readinessData['timeout'], positiveSpan, 'bad-duration', true) ?? DEFAULT_READINESS_TIMEOUT_MS,
+  };
 
-  let backend: InetAddress | undefined;
-  if (typeof data['backend'] === 'string') {
-    const parsed = parseBackendAddress(data['backend']);
-    if (parsed.ok) backend = parsed.value;
-    else problem(['backend'], parsed.reason, 'bad-address');
-  }
+  const backend: InetAddress | undefined = parse(['backend'], data['backend'], (v) => parseBackendAddress(String(v)), 'bad-address');
 
-  let runtime: ContainerRuntime | ExecRuntime | undefined;
+  let runtime: Runtime | undefined;
   if (isRecord(data['container'])) {
     const c = data['container'];
-    if (activation === 'proxy' && c['port'] === undefined) {
-      problem(['container'], 'missing required field "port": the port the app listens on inside the container (the proxy forwards to it)', 'missing-field', true, ['container']);
-    }
-    if (activation === 'native' && c['port'] !== undefined) {
-      problem(['container', 'port'], 'has no effect with activation: native (the container gets the listening socket)', 'native-conflict', true, ['container', 'port']);
+    const volumes: Volume[] = [];
+    if (Array.isArray(c['volumes'])) {
+      c['volumes'].forEach((v, i) => {
+        const volume = parse(['container', 'volumes', i], v, (t) => parseVolume(String(t)), 'bad-volume');
+        if (volume) volumes.push(volume);
+      });
     }
     runtime = {
       kind: 'container',
@@ -112,29 +114,14 @@ export function normalizeManifest(file: string, data: Data): { app?: App; proble
       ...(typeof c['port'] === 'number' && { port: c['port'] }),
       ...(Array.isArray(c['command']) && { command: c['command'].map(String) }),
       env: envEntries(c['env']),
-      volumes: volumes(c['volumes'], problem),
+      volumes,
       resources: resources(c['resources']),
     };
   } else if (isRecord(data['exec'])) {
     const e = data['exec'];
     const command = Array.isArray(e['command']) ? e['command'].map(String) : [];
-    const program = command[0] ?? '';
-    if (!Array.isArray(e['command']) || command.length === 0) {
-      // Reported by the schema.
-    } else if (program === '' || EXEC_PREFIX.test(program)) {
-      problem(['exec', 'command', 0], `the program must be a path or a name, not "${program}" (systemd reads a leading - @ : + ! | as a prefix)`, 'bad-command');
-    } else if (program.includes('/') && !program.startsWith('/')) {
-      problem(['exec', 'command', 0], `the program "${program}" must be an absolute path or a plain name found in systemd's search path`, 'bad-command');
-    }
-    if (activation === 'proxy' && backend === undefined && data['backend'] === undefined) {
-      problem([], 'missing required field "backend": an exec app must say where it listens (e.g. backend: 127.0.0.1:8081), for the proxy to connect to', 'missing-field');
-    }
-    let workingDirectory: HostPath | undefined;
-    if (typeof e['workingDirectory'] === 'string') {
-      const parsed = parseHostPath(e['workingDirectory'], 'workingDirectory');
-      if (parsed.ok) workingDirectory = parsed.value;
-      else problem(['exec', 'workingDirectory'], parsed.reason, 'bad-path');
-    }
+    if (command.length) parse(['exec', 'command', 0], command[0], (v) => parseProgram(String(v)), 'bad-command');
+    const workingDirectory = parse(['exec', 'workingDirectory'], e['workingDirectory'], (v) => parseHostPath(String(v), 'workingDirectory'), 'bad-path');
     runtime = {
       kind: 'exec',
       command,
@@ -144,7 +131,7 @@ export function normalizeManifest(file: string, data: Data): { app?: App; proble
     };
   }
 
-  if (problems.length || !runtime) return { problems };
+  if (problems.length || !runtime) return { problems, parsedPaths };
   const app: App = {
     name,
     file,
@@ -157,15 +144,22 @@ export function normalizeManifest(file: string, data: Data): { app?: App; proble
     ...(backend && { backend }),
     runtime,
   };
-  return { app, problems };
+  return { app, problems, parsedPaths };
+}
+
+/** The program of an exec command: a path or a name systemd can run as written. */
+function parseProgram(program: string): Parsed<string> {
+  if (program === '' || EXEC_PREFIX.test(program)) {
+    return { ok: false, reason: `the program must be a path or a name, not "${program}" (systemd reads a leading - @ : + ! | as a prefix)` };
+  }
+  if (program.includes('/') && !program.startsWith('/')) {
+    return { ok: false, reason: `the program "${program}" must be an absolute path or a plain name found in systemd's search path` };
+  }
+  return { ok: true, value: program };
 }
 
 function isRecord(value: unknown): value is Data {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isTimespan(value: unknown): value is string | number {
-  return typeof value === 'string' || typeof value === 'number';
 }
 
 function envEntries(value: unknown): Array<readonly [string, string]> {
@@ -174,18 +168,6 @@ function envEntries(value: unknown): Array<readonly [string, string]> {
   return Object.entries(value as Data)
     .map(([k, v]) => [k, String(v)] as const)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-function volumes(value: unknown, problem: (path: Path, message: string, code?: string) => void): Volume[] {
-  if (!Array.isArray(value)) return [];
-  const out: Volume[] = [];
-  value.forEach((v, i) => {
-    if (typeof v !== 'string') return;
-    const parsed = parseVolume(v);
-    if (parsed.ok) out.push(parsed.value);
-    else problem(['container', 'volumes', i], parsed.reason, 'bad-volume');
-  });
-  return out;
 }
 
 function resources(value: unknown): Resources {

@@ -9,7 +9,6 @@
 // `x-error` text says what was expected. (Branches are found by schema path,
 // which is why the schema is compiled with its $refs inlined.)
 import type { ErrorObject } from 'ajv';
-import { FORMATS } from './schema.js';
 import type { Path } from './source.js';
 
 export interface SchemaProblem {
@@ -20,17 +19,27 @@ export interface SchemaProblem {
   message: string;
   /** The field the message is about, when not the one at `path` (or its mapping, for a key). */
   subject?: Path;
+  /**
+   * The problem judges the value's text or number (a pattern, a range, a
+   * length), not its type or presence: where a value parser read the same
+   * value, the parser's more precise message replaces it.
+   */
+  aboutValue?: boolean;
 }
+
+const VALUE_KEYWORDS = new Set(['pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'anyOf', 'oneOf']);
 
 const COMBINATORS = new Set(['anyOf', 'oneOf']);
 
 export function explainSchemaErrors(errors: readonly ErrorObject[]): SchemaProblem[] {
   // A propertyNames failure comes with its nested error, which lacks the name.
-  const relevant = resolveCombinators(errors.filter((e) => !e.schemaPath.includes('/propertyNames/')));
+  // An if/then rule reports its failing `then` keyword itself, plus an `if`
+  // error that says only "must match then schema".
+  const relevant = resolveCombinators(errors.filter((e) => !e.schemaPath.includes('/propertyNames/') && e.keyword !== 'if'));
   const seen = new Set<string>();
   const problems: SchemaProblem[] = [];
   for (const e of relevant) {
-    const p = explain(e);
+    const p = { ...explain(e), ...(VALUE_KEYWORDS.has(e.keyword) && { aboutValue: true }) };
     const id = `${p.path.join('\0')}\0${p.message}`;
     if (seen.has(id)) continue;
     seen.add(id);
@@ -85,6 +94,7 @@ function explain(e: ErrorObject): SchemaProblem {
   const path = pointerToPath(e.instancePath);
   const parent = e.parentSchema as Record<string, unknown> | undefined;
   const custom = typeof parent?.['x-error'] === 'string' ? (parent['x-error'] as string) : undefined;
+  const customCode = typeof parent?.['x-code'] === 'string' ? (parent['x-code'] as string) : undefined;
   const at = (message: string, code = 'schema', p: Path = path, atKey = false): SchemaProblem => ({ path: p, atKey, code, message });
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
@@ -97,20 +107,19 @@ function explain(e: ErrorObject): SchemaProblem {
     }
     case 'required': {
       const name = String(params['missingProperty']);
+      const why = typeof parent?.['x-missing'] === 'string' ? `: ${parent['x-missing']}` : '';
       // Point at the mapping that lacks the field: its key, or the top of the file.
-      return { ...at(`missing required field "${name}"`, 'missing-field'), atKey: path.length > 0, subject: path };
+      return { ...at(`missing required field "${name}"${why}`, 'missing-field'), atKey: path.length > 0, subject: path };
     }
     case 'propertyNames': {
       const name = String(params['propertyName']);
       return at(`invalid variable name "${name}": use letters, digits and _, not starting with a digit`, 'schema', [...path, name], true);
     }
     case 'pattern':
-      return at(custom ?? patternMessage(path, e.data));
-    case 'format': {
-      const check = FORMATS[String(params['format'])];
-      const result = check && (typeof e.data === 'string' || typeof e.data === 'number') ? check(e.data) : undefined;
-      return at(result && !result.ok ? result.reason : `is not valid`);
-    }
+      return at(custom ?? patternMessage(path, e.data), customCode ?? 'schema');
+    case 'not':
+      // A field a rule forbids in this combination (x-error says why): at its key.
+      return { ...at(custom ?? 'is not allowed here', customCode ?? 'schema', path, true), subject: path };
     case 'enum':
       return at(`"${String(e.data)}" is not one of ${(params['allowedValues'] as unknown[]).map((v) => `"${String(v)}"`).join(', ')}${hint(e.data, params['allowedValues'] as unknown[])}`, 'bad-value');
     case 'const':

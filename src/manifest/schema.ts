@@ -1,37 +1,31 @@
-// The manifest's JSON Schema, compiled once. The schema file is the single
-// source of truth for field names, types and descriptions (editors use it too);
-// formats that need real parsing call the same parsers the renderer relies on.
+// The manifest's JSON Schema, compiled once. The schema is the single source
+// of truth for the manifest's shape: field names, types, patterns, sizes and
+// the rules between fields (if/then), in plain JSON Schema that editors (the
+// YAML language server) apply as they are. What needs real parsing (is this
+// address an IP? is the port in range?) is the value parsers' job, in
+// normalize.ts; the schema's patterns only approximate it, so an editor
+// never flags a value appsd accepts.
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { parseBackendAddress, parseListenAddress, type Parsed } from './address.js';
-import { parseHostPath, parseVolume } from './paths.js';
-import { parseTimespan } from './timespan.js';
 
 export const SCHEMA_URL = new URL('../../schema/appsd-v1.schema.json', import.meta.url);
 
-/** Custom formats: each explains its failure, for a precise message. */
-export const FORMATS: Record<string, (value: string | number) => Parsed<unknown>> = {
-  'appsd-listen': (v) => parseListenAddress(v),
-  'appsd-backend': (v) => parseBackendAddress(String(v)),
-  'appsd-timespan': (v) => parseTimespan(v, true),
-  'appsd-volume': (v) => parseVolume(String(v)),
-  'appsd-directory': (v) => parseHostPath(String(v), 'directory'),
-};
-
 let compiled: ValidateFunction | undefined;
+
+export function manifestSchema(): Record<string, unknown> {
+  return JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as Record<string, unknown>;
+}
 
 export function manifestValidator(): ValidateFunction {
   if (compiled) return compiled;
-  const schema = JSON.parse(readFileSync(SCHEMA_URL, 'utf8')) as object;
-  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true, useDefaults: false });
-  // Our own annotation: the message to show when no single branch of an
-  // anyOf/oneOf explains the failure better.
-  ajv.addVocabulary(['x-error']);
-  for (const [name, parse] of Object.entries(FORMATS)) {
-    // Formats apply to strings only; integers (idleTimeout: 30) are range-checked when normalizing.
-    ajv.addFormat(name, { type: 'string', validate: (v: string) => parse(v).ok });
-  }
-  compiled = ajv.compile(inlineRefs(schema));
+  // strictTypes off: the if/then rules name properties without repeating
+  // `type: object` (which would report a wrong type twice).
+  const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, strictTypes: false, allowUnionTypes: true, useDefaults: false });
+  // Our own annotations, which editors ignore: `x-error`, the message when a
+  // rule fails (or no single anyOf/oneOf branch explains the failure);
+  // `x-code`, its diagnostic code; `x-missing`, why a required field is needed.
+  ajv.addVocabulary(['x-error', 'x-code', 'x-missing']);
+  compiled = ajv.compile(inlineRefs(manifestSchema()));
   return compiled;
 }
 

@@ -1,7 +1,9 @@
 // A plan for people (unified diffs, then one line per action) and for scripts
 // (JSON). Pure; the CLI decides about color.
 import { createTwoFilesPatch } from 'diff';
-import type { Action, Plan } from './plan.js';
+import { assertNever } from '../manifest/app.js';
+import { REASON_TEXT, type Action, type AppOutcome, type AppResult, type DeleteAction, type WriteAction } from './actions.js';
+import type { Plan } from './plan.js';
 
 export function symbol(action: Action): '+' | '~' | '-' {
   switch (action.kind) {
@@ -14,24 +16,38 @@ export function symbol(action: Action): '+' | '~' | '-' {
     case 'stop':
     case 'disable':
       return '-';
-    default:
+    case 'reload':
+    case 'reset-failed':
+    case 'restart':
       return '~';
+    default:
+      return assertNever(action);
   }
 }
 
+/** The verb people and scripts see: write is create or update, reload is daemon-reload. */
+export function verb(action: Action): string {
+  if (action.kind === 'write') return action.before === undefined ? 'create' : 'update';
+  return action.kind === 'reload' ? 'daemon-reload' : action.kind;
+}
+
+export function reasonText(action: Action): string {
+  const text = REASON_TEXT[action.reason];
+  return action.kind !== 'reload' && action.detail ? `${text} (${action.detail})` : text;
+}
+
 export function describeAction(action: Action): string {
-  const verb = action.kind === 'write' ? (action.before === undefined ? 'create' : 'update') : action.kind === 'reload' ? 'daemon-reload' : action.kind;
-  const subject = action.unit ? ` ${action.unit}` : '';
-  const why = action.app ? `${action.app}: ${action.reason}` : action.reason;
-  return `${symbol(action)} ${verb}${subject} (${why})`;
+  if (action.kind === 'reload') return `${symbol(action)} ${verb(action)} (${reasonText(action)})`;
+  return `${symbol(action)} ${verb(action)} ${action.unit} (${action.app}: ${reasonText(action)})`;
 }
 
 /** The unified diff of one file change, with paths as a/UNIT and b/UNIT. */
-export function unitDiff(action: Action, unitDir: string): string {
-  const name = action.unit!;
+export function unitDiff(action: WriteAction | DeleteAction, unitDir: string): string {
+  const name = action.unit;
+  const after = action.kind === 'write' ? action.after : undefined;
   const oldName = action.before === undefined ? '/dev/null' : `${unitDir}/${name}`;
-  const newName = action.after === undefined ? '/dev/null' : `${unitDir}/${name}`;
-  const patch = createTwoFilesPatch(oldName, newName, action.before ?? '', action.after ?? '', undefined, undefined, { context: 3 });
+  const newName = after === undefined ? '/dev/null' : `${unitDir}/${name}`;
+  const patch = createTwoFilesPatch(oldName, newName, action.before ?? '', after ?? '', undefined, undefined, { context: 3 });
   // Drop jsdiff's "Index:"/"====" preamble: keep the --- / +++ lines and hunks, as diff -u prints.
   return patch.replace(/^=+\n/m, '').split('\n').filter((l) => !l.startsWith('Index: ') && !/^=+$/.test(l)).join('\n');
 }
@@ -66,18 +82,25 @@ export function formatPlan(plan: Plan, options: FormatOptions): string {
       out.push(`  ${paint(COLORS[symbol(action)], text)}`);
     }
   }
-  for (const error of plan.errors) out.push(`error: ${error.app}: ${error.message}`);
-  for (const name of plan.kept) out.push(`kept: ${name}: its manifest is invalid, its units stay as last applied`);
+  for (const line of appProblems(plan.apps)) out.push(line);
   return out.join('\n');
+}
+
+/** `error: APP: why` for apps that cannot be converged, `kept: APP: why` for apps kept as last applied. */
+export function appProblems(apps: readonly AppResult[]): string[] {
+  return apps.flatMap((a) => (a.outcome === 'failed' || a.outcome === 'kept' ? [`${a.outcome === 'failed' ? 'error' : 'kept'}: ${a.app}: ${a.error ?? ''}`] : []));
+}
+
+export function countOutcomes(apps: readonly AppResult[]): Record<AppOutcome, number> {
+  const counts: Record<AppOutcome, number> = { created: 0, configured: 0, unchanged: 0, removed: 0, failed: 0, kept: 0 };
+  for (const a of apps) counts[a.outcome]++;
+  return counts;
 }
 
 export function summarizePlan(plan: Plan): string {
   if (plan.actions.length === 0) return 'no changes';
-  const created = new Set(plan.actions.filter((a) => a.kind === 'write' && a.reason === 'new app').map((a) => a.app));
-  const removed = new Set(plan.actions.filter((a) => a.reason === 'manifest removed').map((a) => a.app));
-  const touched = new Set(plan.actions.filter((a) => a.app).map((a) => a.app));
-  const changed = [...touched].filter((a) => !created.has(a) && !removed.has(a)).length;
-  return `${plan.actions.length} action${plan.actions.length === 1 ? '' : 's'}: ${created.size} app${created.size === 1 ? '' : 's'} to create, ${changed} to change, ${removed.size} to remove`;
+  const n = countOutcomes(plan.apps);
+  return `${plan.actions.length} action${plan.actions.length === 1 ? '' : 's'}: ${n.created} app${n.created === 1 ? '' : 's'} to create, ${n.configured} to change, ${n.removed} to remove`;
 }
 
 export function planToJSON(plan: Plan, unitDir: string): unknown {
@@ -85,14 +108,16 @@ export function planToJSON(plan: Plan, unitDir: string): unknown {
     online: plan.online,
     changes: plan.actions.length,
     actions: plan.actions.map((a) => ({
-      action: a.kind === 'write' ? (a.before === undefined ? 'create' : 'update') : a.kind,
+      action: a.kind === 'write' ? verb(a) : a.kind,
       symbol: symbol(a),
-      app: a.app ?? null,
-      unit: a.unit ?? null,
+      app: a.kind === 'reload' ? null : a.app,
+      unit: a.kind === 'reload' ? null : a.unit,
       reason: a.reason,
+      text: reasonText(a),
       ...((a.kind === 'write' || a.kind === 'delete') && { diff: unitDiff(a, unitDir) }),
     })),
-    errors: plan.errors,
-    kept: plan.kept,
+    apps: plan.apps,
+    errors: plan.apps.filter((a) => a.outcome === 'failed').map((a) => ({ app: a.app, message: a.error ?? '' })),
+    kept: plan.apps.filter((a) => a.outcome === 'kept').map((a) => a.app),
   };
 }

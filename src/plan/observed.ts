@@ -1,7 +1,8 @@
 // What exists: unit files on disk and, when systemd is reachable, what the
-// manager says about them. Built by the observer adapter; read by the planner.
-import type { UnitStatus } from '../systemd/manager.js';
-import type { Inventory } from '../state/inventory.js';
+// manager says about them. Built by the reconciler's observer; read by the
+// planner.
+import type { Inventory } from './inventory.js';
+import type { UnitStatus } from './systemd-port.js';
 
 export interface ObservedFile {
   readonly text: string;

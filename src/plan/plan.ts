@@ -1,36 +1,34 @@
 // plan(desired, observed) -> Plan. Pure: no I/O, deterministic order. `diff`
-// prints the plan; `apply` executes exactly that plan.
+// prints the plan; `apply` executes exactly that plan, phase by phase.
 import type { DesiredApp } from '../render/desired.js';
-import { needsAllocatedBackend } from '../render/ports.js';
-import type { Inventory, InventoryApp } from '../state/inventory.js';
+import { appUnitNames } from '../unit/names.js';
 import { UnitFile } from '../unit/unitfile.js';
+import {
+  actionsOf,
+  type Action,
+  type AppResult,
+  type DeleteAction,
+  type DisableAction,
+  type EnableAction,
+  type Phase,
+  type RemovalReason,
+  type ResetFailedAction,
+  type RestartAction,
+  type StartAction,
+  type StopAction,
+  type WriteAction,
+} from './actions.js';
+import type { Inventory, InventoryApp } from './inventory.js';
 import type { Observed, ObservedUnit } from './observed.js';
-
-export type ActionKind = 'stop' | 'disable' | 'write' | 'delete' | 'enable' | 'reload' | 'reset-failed' | 'restart' | 'start';
-
-export interface Action {
-  readonly kind: ActionKind;
-  /** Undefined only for the daemon-reload, which serves every app. */
-  readonly app?: string;
-  readonly unit?: string;
-  readonly reason: string;
-  /** For write and delete: the file's text before (undefined: new) and after (undefined: deleted). */
-  readonly before?: string;
-  readonly after?: string;
-}
-
-export interface PlanError {
-  readonly app: string;
-  readonly message: string;
-}
 
 export interface Plan {
   readonly online: boolean;
-  readonly actions: Action[];
-  /** Apps that cannot be converged (a unit name taken by a unit appsd does not own). */
-  readonly errors: PlanError[];
-  /** Apps kept as last applied because their manifest is invalid. */
-  readonly kept: string[];
+  /** The phases to run, in order; only those with actions. */
+  readonly phases: readonly Phase[];
+  /** Every action, in the order the phases run them. */
+  readonly actions: readonly Action[];
+  /** What the plan does to each app (by name): the outcome once every action succeeds. */
+  readonly apps: readonly AppResult[];
   /** The inventory once every action has succeeded. */
   readonly inventory: Inventory;
 }
@@ -44,101 +42,127 @@ export interface PlanInput {
 
 const ACTIVE = new Set(['active', 'activating', 'reloading', 'deactivating']);
 
-// Execution order: what must happen before files change, the file changes,
-// one reload, stops of services running an old definition, then what needs
-// the new definitions.
-const ORDER: ActionKind[] = ['stop', 'disable', 'write', 'delete', 'enable', 'reload', 'reset-failed', 'restart', 'start'];
-const PRE_RELOAD: ActionKind[] = ['stop', 'disable', 'write', 'delete', 'enable'];
+/** The actions of a plan, gathered by phase while the planner walks the apps. */
+class Phases {
+  readonly teardown: Array<StopAction | DisableAction> = [];
+  readonly writes: WriteAction[] = [];
+  readonly deletes: DeleteAction[] = [];
+  readonly enable: EnableAction[] = [];
+  readonly activate: Array<StopAction | ResetFailedAction | RestartAction | StartAction> = [];
+
+  /** In execution order; within a phase, by kind, then in the order planned (apps by name). */
+  build(): Phase[] {
+    const teardown = byKind(this.teardown, ['stop', 'disable']);
+    const files = [...this.writes, ...this.deletes];
+    const activate = byKind(this.activate, ['stop', 'reset-failed', 'restart', 'start']);
+    // One reload for any number of changed apps, after every file change and
+    // before anything that needs the new definitions.
+    const reload = teardown.some((a) => a.kind === 'disable') || files.length > 0 || this.enable.length > 0;
+    const phases: Phase[] = [];
+    if (teardown.length) phases.push({ kind: 'teardown', actions: teardown });
+    if (files.length) phases.push({ kind: 'files', actions: files });
+    if (this.enable.length) phases.push({ kind: 'enable', actions: this.enable });
+    if (reload) phases.push({ kind: 'reload', actions: [{ kind: 'reload', reason: 'units-changed' }] });
+    if (activate.length) phases.push({ kind: 'activate', actions: activate });
+    return phases;
+  }
+
+  /** How many actions are planned so far: an app with none of its own is unchanged. */
+  get size(): number {
+    return this.teardown.length + this.writes.length + this.deletes.length + this.enable.length + this.activate.length;
+  }
+}
 
 export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
-  const actions: Action[] = [];
-  const late: Action[] = []; // stops of changed services: after the reload
-  const errors: PlanError[] = [];
+  const phases = new Phases();
+  const results: AppResult[] = [];
   const inventoryApps: Record<string, InventoryApp> = {};
   const unit = (name: string): ObservedUnit => observed.units.get(name) ?? {};
   const desiredNames = new Set(desired.map((d) => d.name));
 
   for (const app of desired) {
+    const previous = observed.inventory.apps[app.name];
     const foreign = app.units.filter((u) => {
       const file = unit(u.name).file;
       return file !== undefined && file.owner === undefined;
     });
     if (foreign.length) {
-      errors.push({
+      const one = foreign.length === 1;
+      results.push({
         app: app.name,
-        message: `${foreign.map((u) => u.name).join(', ')} already exist${foreign.length === 1 ? 's' : ''} and ${foreign.length === 1 ? 'is' : 'are'} not managed by appsd (no X-Appsd-App= line); appsd leaves ${foreign.length === 1 ? 'it' : 'them'} alone: rename the app or remove the unit`,
+        outcome: 'failed',
+        error: `${foreign.map((u) => u.name).join(', ')} already exist${one ? 's' : ''} and ${one ? 'is' : 'are'} not managed by appsd (no X-Appsd-App= line); appsd leaves ${one ? 'it' : 'them'} alone: rename the app or remove the unit`,
       });
-      const previous = observed.inventory.apps[app.name];
       if (previous) inventoryApps[app.name] = previous;
       continue;
     }
-    const previous = observed.inventory.apps[app.name];
     const isNew = !previous;
-    const writes = new Map<string, Action>();
+    const planned = phases.size;
+    const writes = new Map<string, WriteAction>();
     for (const u of app.units) {
       const before = unit(u.name).file?.text;
       if (before === u.text) continue;
-      const reason = before === undefined ? (isNew ? 'new app' : 'unit file missing') : 'unit file differs from the manifest';
-      const write: Action = { kind: 'write', app: app.name, unit: u.name, reason, ...(before !== undefined && { before }), after: u.text };
+      const reason = before === undefined ? (isNew ? 'new-app' : 'unit-missing') : 'unit-differs';
+      const write: WriteAction = { kind: 'write', app: app.name, unit: u.name, reason, ...(before !== undefined && { before }), after: u.text };
       writes.set(u.name, write);
-      actions.push(write);
+      phases.writes.push(write);
     }
     // Units the app had before but no longer needs (e.g. proxy -> native).
     const stale = (previous?.units ?? []).filter((n) => !app.units.some((u) => u.name === n));
-    removeUnits(app.name, stale, 'no longer part of the app', actions, observed);
+    removeUnits(app.name, stale, 'unit-dropped', phases, observed);
 
-    const socketName = `appsd-${app.name}.socket`;
+    const socketName = appUnitNames(app.name).socket;
     const socket = unit(socketName);
     const socketWrite = writes.get(socketName);
+    const subject = { app: app.name, unit: socketName };
     if (observed.online) {
-      if (socket.enablement !== 'enabled') actions.push({ kind: 'enable', app: app.name, unit: socketName, reason: socket.enablement ? `socket is ${socket.enablement}` : 'new socket' });
+      if (socket.enablement !== 'enabled') {
+        phases.enable.push(socket.enablement ? { kind: 'enable', ...subject, reason: 'socket-not-enabled', detail: socket.enablement } : { kind: 'enable', ...subject, reason: 'new-socket' });
+      }
       const state = socket.status?.activeState;
       if (state === 'failed') {
-        actions.push({ kind: 'reset-failed', app: app.name, unit: socketName, reason: `socket failed (${socket.status!.subState})` });
-        actions.push({ kind: 'start', app: app.name, unit: socketName, reason: 'socket is not listening' });
+        phases.activate.push({ kind: 'reset-failed', ...subject, reason: 'socket-failed', detail: socket.status!.subState });
+        phases.activate.push({ kind: 'start', ...subject, reason: 'socket-not-listening' });
       } else if (!state || !ACTIVE.has(state)) {
-        actions.push({ kind: 'start', app: app.name, unit: socketName, reason: socketWrite && !socketWrite.before ? 'new socket' : 'socket is not listening' });
-      } else if (socketWrite?.before !== undefined && listenSideChanged(socketWrite.before, socketWrite.after!)) {
-        actions.push({ kind: 'restart', app: app.name, unit: socketName, reason: 'listen address changed' });
+        phases.activate.push({ kind: 'start', ...subject, reason: socketWrite && socketWrite.before === undefined ? 'new-socket' : 'socket-not-listening' });
+      } else if (socketWrite?.before !== undefined && listenSideChanged(socketWrite.before, socketWrite.after)) {
+        phases.activate.push({ kind: 'restart', ...subject, reason: 'listen-changed' });
       }
       for (const u of app.units) {
         if (u.name === socketName) continue;
-        const written = writes.get(u.name)?.before !== undefined;
+        const rewritten = writes.get(u.name)?.before !== undefined;
         const running = ACTIVE.has(unit(u.name).status?.activeState ?? '');
-        if (written && running) late.push({ kind: 'stop', app: app.name, unit: u.name, reason: 'running with the old definition; the next connection starts the new one' });
+        if (rewritten && running) phases.activate.push({ kind: 'stop', app: app.name, unit: u.name, reason: 'old-definition' });
       }
     } else if (isNew) {
-      actions.push({ kind: 'enable', app: app.name, unit: socketName, reason: 'new socket' });
-      actions.push({ kind: 'start', app: app.name, unit: socketName, reason: 'new socket' });
+      phases.enable.push({ kind: 'enable', ...subject, reason: 'new-socket' });
+      phases.activate.push({ kind: 'start', ...subject, reason: 'new-socket' });
     }
     inventoryApps[app.name] = {
       manifest: app.app.file,
       units: app.units.map((u) => u.name),
-      ...(needsAllocatedBackend(app.app) && app.backend && { port: app.backend.port }),
+      ...(app.allocatedPort !== undefined && { port: app.allocatedPort }),
     };
+    results.push({ app: app.name, outcome: isNew ? 'created' : phases.size > planned ? 'configured' : 'unchanged' });
   }
 
-  const kept: string[] = [];
   for (const [name, entry] of Object.entries(observed.inventory.apps).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (desiredNames.has(name)) continue;
     if (protectedApps.has(name)) {
-      kept.push(name);
+      results.push({ app: name, outcome: 'kept', error: 'its manifest is invalid, its units stay as last applied' });
       inventoryApps[name] = entry;
       continue;
     }
-    removeUnits(name, entry.units, 'manifest removed', actions, observed);
+    removeUnits(name, entry.units, 'manifest-removed', phases, observed);
+    results.push({ app: name, outcome: 'removed' });
   }
 
-  // One reload for any number of changed apps, after every file change and
-  // before anything that needs the new definitions.
-  const before = sortActions(actions.filter((a) => PRE_RELOAD.includes(a.kind)));
-  const after = sortActions(actions.filter((a) => !PRE_RELOAD.includes(a.kind)));
-  const reload: Action[] = before.some((a) => a.kind !== 'stop') ? [{ kind: 'reload', reason: 'unit files changed' }] : [];
+  const built = phases.build();
   return {
     online: observed.online,
-    actions: [...before, ...reload, ...late, ...after],
-    errors,
-    kept,
+    phases: built,
+    actions: actionsOf(built),
+    apps: results.sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0)),
     inventory: { version: 1, apps: inventoryApps },
   };
 }
@@ -148,17 +172,17 @@ export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
  * Only files that carry appsd's marker are deleted: a unit replaced by hand
  * with one of the user's own is left alone.
  */
-function removeUnits(app: string, names: readonly string[], reason: string, actions: Action[], observed: Observed): void {
+function removeUnits(app: string, names: readonly string[], reason: RemovalReason, phases: Phases, observed: Observed): void {
   // Socket first, so no new connection starts what is being stopped.
   const ordered = [...names].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
   for (const name of ordered) {
     const u = observed.units.get(name) ?? {};
     const loaded = u.status && u.status.loadState !== 'not-found';
     if (!observed.online || (loaded && (ACTIVE.has(u.status!.activeState) || u.status!.activeState === 'failed'))) {
-      actions.push({ kind: 'stop', app, unit: name, reason });
+      phases.teardown.push({ kind: 'stop', app, unit: name, reason });
     }
-    if (name.endsWith('.socket') && (!observed.online || u.enablement === 'enabled')) actions.push({ kind: 'disable', app, unit: name, reason });
-    if (u.file && u.file.owner !== undefined) actions.push({ kind: 'delete', app, unit: name, reason, before: u.file.text });
+    if (name.endsWith('.socket') && (!observed.online || u.enablement === 'enabled')) phases.teardown.push({ kind: 'disable', app, unit: name, reason });
+    if (u.file && u.file.owner !== undefined) phases.deletes.push({ kind: 'delete', app, unit: name, reason, before: u.file.text });
   }
 }
 
@@ -177,10 +201,10 @@ function listenSideChanged(before: string, after: string): boolean {
   return socketSection(before) !== socketSection(after);
 }
 
-function sortActions(actions: Action[]): Action[] {
-  // Stable: within a kind, the order the planner produced (apps by name).
+/** Stable: within a phase, actions by kind, then in the order planned. */
+function byKind<A extends { kind: string }>(actions: readonly A[], order: ReadonlyArray<A['kind']>): A[] {
   return actions
     .map((a, i) => ({ a, i }))
-    .sort((x, y) => ORDER.indexOf(x.a.kind) - ORDER.indexOf(y.a.kind) || x.i - y.i)
+    .sort((x, y) => order.indexOf(x.a.kind) - order.indexOf(y.a.kind) || x.i - y.i)
     .map(({ a }) => a);
 }

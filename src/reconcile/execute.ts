@@ -1,31 +1,30 @@
-// Adapter: carries out a plan. Every action of the plan runs, and each app's
-// actions run in the plan's order; across apps, work is batched and
-// overlapped, because that is where the time goes with hundreds of apps:
-//   1. per app: stops, disables (of removed apps), file deletions
-//   2. all unit files written at once (concurrent fsyncs, one directory sync)
-//   3. one EnableUnitFiles call for every socket to enable
-//   4. the daemon-reload
-//   5. per app, many apps at a time: stops of changed services, reset-failed,
-//      restarts, starts
-// A failed action fails its app (its later actions are skipped) but not the
-// others; the result says what failed and why.
-import { mkdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { forEachLimited, syncDir, writeFilesAtomic } from '../fs/atomic.js';
-import type { Action, Plan } from '../plan/plan.js';
-import type { Inventory } from '../state/inventory.js';
-import type { SystemdManager } from '../systemd/manager.js';
+// Carries out a plan, phase by phase, exactly as the plan lists them (see
+// plan/actions.ts). Within a phase, work is batched and overlapped, because
+// that is where the time goes with hundreds of apps: unit files are written
+// at once, sockets enabled in one call, and each app's systemd jobs run in
+// the plan's order while many apps run at a time. A failed action fails its
+// app (its later actions are skipped) but not the others; the result says
+// what failed and why, per action and per app.
+import { forEachLimited } from '../fs/atomic.js';
+import type { UnitDirectory } from '../fs/unit-dir.js';
+import { assertNever } from '../manifest/app.js';
+import type { Action, AppResult, Phase, UnitAction } from '../plan/actions.js';
+import type { Inventory } from '../plan/inventory.js';
+import type { Plan } from '../plan/plan.js';
+import type { SystemdPort } from '../plan/systemd-port.js';
 
 export interface ActionResult {
   readonly action: Action;
   readonly ok: boolean;
   readonly error?: string;
+  /** Not run, because an earlier action of its app failed. */
   readonly skipped?: boolean;
 }
 
 export interface ExecuteResult {
   readonly results: ActionResult[];
-  readonly failedApps: Map<string, string>;
+  /** Each app's outcome: the plan's, or failed (with the first error). */
+  readonly apps: AppResult[];
   /** The inventory to save: the plan's, plus what could not be removed. */
   readonly inventory: Inventory;
 }
@@ -36,136 +35,149 @@ const CONCURRENCY = 32;
 
 export async function execute(
   plan: Plan,
-  unitDir: string,
-  manager: SystemdManager,
+  units: UnitDirectory,
+  systemd: SystemdPort,
   previous: Inventory,
   onResult?: (result: ActionResult) => void,
 ): Promise<ExecuteResult> {
-  const results: ActionResult[] = [];
-  const failedApps = new Map<string, string>();
-  const record = (action: Action, error?: unknown) => {
-    const result: ActionResult = error === undefined ? { action, ok: true } : { action, ok: false, error: (error as Error).message };
-    if (error !== undefined && action.app && !failedApps.has(action.app)) {
-      failedApps.set(action.app, `${action.kind}${action.unit ? ` ${action.unit}` : ''}: ${(error as Error).message}`);
-    }
-    results.push(result);
-    onResult?.(result);
-  };
-  const skipIfFailed = (action: Action): boolean => {
-    if (!action.app || !failedApps.has(action.app)) return false;
-    const result = { action, ok: false, skipped: true };
-    results.push(result);
-    onResult?.(result);
-    return true;
-  };
-  const runPerApp = async (actions: Action[]) => {
-    const byApp = groupByApp(actions);
-    await forEachLimited([...byApp.values()], CONCURRENCY, async (list) => {
-      for (const action of list) {
-        if (skipIfFailed(action)) continue;
-        try {
-          await runJob(manager, action);
-          record(action);
-        } catch (error) {
-          record(action, error);
-        }
-      }
-    });
-  };
+  const run = new Run(onResult);
+  for (const phase of plan.phases) await runPhase(phase, run, units, systemd);
 
-  const reloadIndex = plan.actions.findIndex((a) => a.kind === 'reload');
-  const before = reloadIndex < 0 ? plan.actions : plan.actions.slice(0, reloadIndex);
-  const after = reloadIndex < 0 ? [] : plan.actions.slice(reloadIndex + 1);
-
-  // 1. Stops, disables and deletions, app by app (a removed app's units are
-  //    stopped before their files go).
-  await runPerApp(before.filter((a) => a.kind === 'stop' || a.kind === 'disable'));
-  const deletes = before.filter((a) => a.kind === 'delete');
-  for (const action of deletes) {
-    if (skipIfFailed(action)) continue;
-    try {
-      await unlink(join(unitDir, action.unit!)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'ENOENT') throw error;
-      });
-      record(action);
-    } catch (error) {
-      record(action, error);
-    }
-  }
-  if (deletes.length) await syncDir(unitDir).catch(() => {});
-
-  // 2. Every write at once.
-  const writes = before.filter((a) => a.kind === 'write' && !skipIfFailed(a));
-  if (writes.length) {
-    await mkdir(unitDir, { recursive: true });
-    const failed = await writeFilesAtomic(unitDir, writes.map((a) => ({ path: join(unitDir, a.unit!), data: a.after! })));
-    for (const action of writes) record(action, failed.get(join(unitDir, action.unit!)));
-  }
-
-  // 3. One call for every socket to enable; on failure, one by one to find the culprit.
-  const enables = before.filter((a) => a.kind === 'enable' && !skipIfFailed(a));
-  if (enables.length) {
-    try {
-      await manager.enable(enables.map((a) => a.unit!));
-      for (const action of enables) record(action);
-    } catch {
-      for (const action of enables) {
-        try {
-          await manager.enable([action.unit!]);
-          record(action);
-        } catch (error) {
-          record(action, error);
-        }
-      }
-    }
-  }
-
-  // 4. The one daemon-reload.
-  if (reloadIndex >= 0) {
-    const reload = plan.actions[reloadIndex]!;
-    try {
-      await manager.reload();
-      record(reload);
-    } catch (error) {
-      record(reload, error);
-    }
-  }
-
-  // 5. What needs the new definitions.
-  await runPerApp(after);
-
+  const failed = run.failedApps;
+  const apps = plan.apps.map((a): AppResult => {
+    const error = failed.get(a.app);
+    return error === undefined ? a : { app: a.app, outcome: 'failed', error };
+  });
   // An app whose removal failed stays in the inventory, so the next pass
   // tries again instead of forgetting (orphaning) its units.
-  const apps = { ...plan.inventory.apps };
-  for (const name of failedApps.keys()) {
-    if (!apps[name] && previous.apps[name]) apps[name] = previous.apps[name];
+  const inventory = { ...plan.inventory.apps };
+  for (const name of failed.keys()) {
+    if (!inventory[name] && previous.apps[name]) inventory[name] = previous.apps[name];
   }
-  return { results, failedApps, inventory: { version: 1, apps } };
+  return { results: run.results, apps, inventory: { version: 1, apps: inventory } };
 }
 
-function groupByApp(actions: readonly Action[]): Map<string, Action[]> {
-  const groups = new Map<string, Action[]>();
+/** Results of the actions so far, and which apps failed. */
+class Run {
+  readonly results: ActionResult[] = [];
+  readonly failedApps = new Map<string, string>();
+
+  constructor(private readonly onResult: ((result: ActionResult) => void) | undefined) {}
+
+  record(action: Action, error?: unknown): void {
+    const result: ActionResult = error === undefined ? { action, ok: true } : { action, ok: false, error: (error as Error).message };
+    if (error !== undefined && action.kind !== 'reload' && !this.failedApps.has(action.app)) {
+      this.failedApps.set(action.app, `${action.kind} ${action.unit}: ${(error as Error).message}`);
+    }
+    this.push(result);
+  }
+
+  /** True (and recorded as skipped) when an earlier action of the app failed. */
+  skip(action: UnitAction): boolean {
+    if (!this.failedApps.has(action.app)) return false;
+    this.push({ action, ok: false, skipped: true });
+    return true;
+  }
+
+  private push(result: ActionResult): void {
+    this.results.push(result);
+    this.onResult?.(result);
+  }
+}
+
+async function runPhase(phase: Phase, run: Run, units: UnitDirectory, systemd: SystemdPort): Promise<void> {
+  switch (phase.kind) {
+    case 'teardown':
+      return perApp(phase.actions, run, (action) => runJob(systemd, action));
+    case 'activate':
+      return perApp(phase.actions, run, (action) => runJob(systemd, action));
+    case 'files': {
+      const deletes = phase.actions.filter((a) => a.kind === 'delete' && !run.skip(a));
+      for (const action of deletes) {
+        try {
+          await units.delete(action.unit);
+          run.record(action);
+        } catch (error) {
+          run.record(action, error);
+        }
+      }
+      if (deletes.length) await units.sync();
+      const writes = phase.actions.flatMap((a) => (a.kind === 'write' && !run.skip(a) ? [a] : []));
+      const failed = await units.write(writes.map((a) => ({ unit: a.unit, text: a.after })));
+      for (const action of writes) run.record(action, failed.get(action.unit));
+      return;
+    }
+    case 'enable': {
+      // One call for every socket; on failure, one by one to find the culprit.
+      const enables = phase.actions.filter((a) => !run.skip(a));
+      if (enables.length === 0) return;
+      try {
+        await systemd.enable(enables.map((a) => a.unit));
+        for (const action of enables) run.record(action);
+      } catch {
+        for (const action of enables) {
+          try {
+            await systemd.enable([action.unit]);
+            run.record(action);
+          } catch (error) {
+            run.record(action, error);
+          }
+        }
+      }
+      return;
+    }
+    case 'reload': {
+      const [reload] = phase.actions;
+      try {
+        await systemd.reload();
+        run.record(reload);
+      } catch (error) {
+        run.record(reload, error);
+      }
+      return;
+    }
+    default:
+      return assertNever(phase);
+  }
+}
+
+/** Each app's actions in order, many apps at a time; an app stops at its first failure. */
+async function perApp<A extends JobAction>(actions: readonly A[], run: Run, job: (action: A) => Promise<void>): Promise<void> {
+  const byApp = new Map<string, A[]>();
   for (const action of actions) {
-    const key = action.app ?? '';
-    groups.set(key, [...(groups.get(key) ?? []), action]);
+    const list = byApp.get(action.app);
+    if (list) list.push(action);
+    else byApp.set(action.app, [action]);
   }
-  return groups;
+  await forEachLimited([...byApp.values()], CONCURRENCY, async (list) => {
+    for (const action of list) {
+      if (run.skip(action)) continue;
+      try {
+        await job(action);
+        run.record(action);
+      } catch (error) {
+        run.record(action, error);
+      }
+    }
+  });
 }
 
-async function runJob(manager: SystemdManager, action: Action): Promise<void> {
-  const unit = action.unit!;
+/** The actions that are systemd jobs (or calls) on one unit. */
+type JobAction = Exclude<UnitAction, { kind: 'write' | 'delete' | 'enable' }>;
+
+function runJob(systemd: SystemdPort, action: JobAction): Promise<void> {
   switch (action.kind) {
     case 'stop':
-      return manager.stop(unit);
+      return systemd.stop(action.unit);
     case 'disable':
-      return manager.disable([unit]);
+      return systemd.disable([action.unit]);
     case 'start':
-      return manager.start(unit);
+      return systemd.start(action.unit);
     case 'restart':
-      return manager.restart(unit);
+      return systemd.restart(action.unit);
     case 'reset-failed':
-      return manager.resetFailed(unit);
+      return systemd.resetFailed(action.unit);
     default:
-      throw new Error(`unexpected action ${action.kind} after the reload`);
+      return assertNever(action);
   }
 }

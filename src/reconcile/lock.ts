@@ -6,8 +6,10 @@
 import { createHash } from 'node:crypto';
 import { createConnection, createServer, type Server } from 'node:net';
 import { resolve } from 'node:path';
+import { TransientError } from '../errors.js';
 
-export class LockBusyError extends Error {
+/** Another appsd is applying: transient, the next try may get the lock. */
+export class LockBusyError extends TransientError {
   override name = 'LockBusyError';
 }
 

@@ -2,13 +2,22 @@
 // pure function of the apps and the ports kept from earlier passes, so a dry
 // run and an apply agree, and an app keeps its port while it exists.
 import type { InetAddress } from '../manifest/address.js';
-import type { App } from '../manifest/app.js';
+import { assertNever, type App } from '../manifest/app.js';
 
 /** Below Linux's ephemeral range (32768-60999), so outgoing connections never hold them. */
 export const PORT_RANGE = { first: 20000, last: 29999 } as const;
 
+/** A container behind the proxy publishes its port on a host port; without `backend:`, appsd picks it. */
 export function needsAllocatedBackend(app: App): boolean {
-  return app.activation === 'proxy' && app.runtime.kind === 'container' && !app.backend;
+  if (app.activation !== 'proxy' || app.backend) return false;
+  switch (app.runtime.kind) {
+    case 'container':
+      return true;
+    case 'exec':
+      return false; // validation requires `backend:` for exec behind the proxy
+    default:
+      return assertNever(app.runtime);
+  }
 }
 
 /**

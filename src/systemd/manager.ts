@@ -3,22 +3,15 @@
 // (about 50 ms) before the first call, and appsd only needs a few methods.
 import dbus, { type Message as DBusMessage, type MessageBus } from 'dbus-next';
 import { join } from 'node:path';
+import { JobFailedError, SystemdUnavailableError, type ServiceDetails, type SystemdPort, type UnitStatus } from '../plan/systemd-port.js';
+
+export { JobFailedError, SystemdUnavailableError } from '../plan/systemd-port.js';
 
 const { Message, MessageType } = dbus;
 
 const SYSTEMD = 'org.freedesktop.systemd1';
 const MANAGER_PATH = '/org/freedesktop/systemd1';
 const MANAGER = 'org.freedesktop.systemd1.Manager';
-
-/** What systemd says about a unit (ListUnitsByNames). */
-export interface UnitStatus {
-  readonly name: string;
-  readonly loadState: string;
-  readonly activeState: string;
-  readonly subState: string;
-  /** The unit's D-Bus object path, for reading its properties. */
-  readonly path?: string;
-}
 
 // systemd's own D-Bus timeout; a call that takes longer means the manager or
 // the bus is gone, and the controller should reconnect rather than hang.
@@ -27,21 +20,6 @@ const CALL_TIMEOUT_MS = 25_000;
 const JOB_TIMEOUT_MS = 5 * 60_000;
 
 export type JobMode = 'replace' | 'fail';
-
-export class SystemdUnavailableError extends Error {
-  override name = 'SystemdUnavailableError';
-}
-
-export class JobFailedError extends Error {
-  override name = 'JobFailedError';
-  constructor(
-    readonly unit: string,
-    readonly operation: string,
-    readonly result: string,
-  ) {
-    super(`${operation} ${unit}: job ${result}`);
-  }
-}
 
 export interface ConnectOptions {
   readonly scope: 'user' | 'system';
@@ -58,7 +36,7 @@ export function busAddress(scope: 'user' | 'system', env: NodeJS.ProcessEnv = pr
   return `unix:path=${join(runtime, 'bus')}`;
 }
 
-export class SystemdManager {
+export class SystemdManager implements SystemdPort {
   /** Calls made, by method: the tests and the benchmark count reloads and writes. */
   readonly calls = new Map<string, number>();
   private readonly finishedJobs = new Map<string, string>();
@@ -131,14 +109,31 @@ export class SystemdManager {
     try {
       const reply = await Promise.race([this.bus.call(message), failed]);
       return reply?.body ?? [];
+    } catch (error) {
+      // The bus's own failures mean the manager is unreachable for now: a
+      // transient error, so the controller reconnects and retries.
+      const type = (error as { type?: string }).type;
+      if (type !== undefined && BUS_FAILURES.has(type)) throw new SystemdUnavailableError(`${what}: ${type}: ${(error as Error).message}`);
+      throw error;
     } finally {
       clearTimeout(timer);
       this.pending.delete(fail);
     }
   }
 
+  async serviceDetails(unit: UnitStatus): Promise<ServiceDetails> {
+    if (!unit.path) return { activeEnteredAt: undefined, statusText: '', result: '' };
+    const [entered, statusText, result] = await Promise.all([
+      this.property(unit.path, 'org.freedesktop.systemd1.Unit', 'ActiveEnterTimestamp') as Promise<bigint>,
+      this.property(unit.path, 'org.freedesktop.systemd1.Service', 'StatusText') as Promise<string>,
+      this.property(unit.path, 'org.freedesktop.systemd1.Service', 'Result') as Promise<string>,
+    ]);
+    // uint64 microseconds; 0 means never.
+    return { activeEnteredAt: entered > 0n ? Number(entered / 1000n) : undefined, statusText, result };
+  }
+
   /** One property of a unit object, e.g. ('org.freedesktop.systemd1.Unit', 'ActiveEnterTimestamp'). */
-  async property(path: string, iface: string, name: string): Promise<unknown> {
+  private async property(path: string, iface: string, name: string): Promise<unknown> {
     const [variant] = (await this.send(
       new Message({ destination: SYSTEMD, path, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [iface, name] }),
       `Get ${name}`,
@@ -146,7 +141,7 @@ export class SystemdManager {
     return variant.value;
   }
 
-  async listUnitsByNames(names: readonly string[]): Promise<Map<string, UnitStatus>> {
+  async listUnits(names: readonly string[]): Promise<Map<string, UnitStatus>> {
     const result = new Map<string, UnitStatus>();
     if (names.length === 0) return result;
     const [units] = (await this.call('ListUnitsByNames', 'as', [names])) as [Array<[string, string, string, string, string, string, string]>];
@@ -264,6 +259,16 @@ export class SystemdManager {
     }
   }
 }
+
+const BUS_FAILURES = new Set([
+  'org.freedesktop.DBus.Error.NoReply',
+  'org.freedesktop.DBus.Error.Disconnected',
+  'org.freedesktop.DBus.Error.ServiceUnknown',
+  'org.freedesktop.DBus.Error.NameHasNoOwner',
+  'org.freedesktop.DBus.Error.Timeout',
+  'org.freedesktop.DBus.Error.TimedOut',
+  'org.freedesktop.DBus.Error.LimitsExceeded',
+]);
 
 export function isDBusError(error: unknown, type: string): boolean {
   return typeof error === 'object' && error !== null && (error as { type?: string }).type === type;

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readManifestSources } from '../../src/manifest/discover.js';
+import { readManifestSources } from '../../src/fs/manifest-dir.js';
 import { loadManifests } from '../../src/manifest/load.js';
 import { desiredUnits } from '../../src/render/desired.js';
 import { DEFAULT_RENDER_OPTIONS } from '../../src/render/options.js';

@@ -1,9 +1,10 @@
 // The planner's rules, with a fake observed state built by hand.
 import test from 'ava';
 import type { Observed, ObservedUnit } from '../../src/plan/observed.js';
-import { plan, type Action } from '../../src/plan/plan.js';
-import type { UnitStatus } from '../../src/systemd/manager.js';
-import { EMPTY_INVENTORY, type Inventory } from '../../src/state/inventory.js';
+import type { Action } from '../../src/plan/actions.js';
+import { plan } from '../../src/plan/plan.js';
+import type { UnitStatus } from '../../src/plan/systemd-port.js';
+import { EMPTY_INVENTORY, type Inventory } from '../../src/plan/inventory.js';
 import { render } from '../helpers/fixtures.js';
 
 const app = (name: string, port: number, body = 'v1') =>
@@ -35,7 +36,9 @@ function applied(files: Record<string, string>, tweak: (units: Map<string, Obser
   return { online: true, units, inventory: { version: 1, apps } };
 }
 
-const summary = (actions: Action[]) => actions.map((a) => `${a.kind} ${a.unit ?? ''}`.trim());
+const summary = (actions: readonly Action[]) => actions.map((a) => (a.kind === 'reload' ? a.kind : `${a.kind} ${a.unit}`));
+const appOf = (a: Action) => (a.kind === 'reload' ? undefined : a.app);
+const outcomes = (p: ReturnType<typeof plan>) => Object.fromEntries(p.apps.map((a) => [a.app, a.outcome]));
 const NONE = new Set<string>();
 
 test('a new app: write its units, enable, one reload, start its socket', (t) => {
@@ -50,7 +53,8 @@ test('nothing changed: an empty plan, so no write and no reload', (t) => {
   const files = { 'a.yaml': app('a', 8000), 'b.yaml': app('b', 8010) };
   const p = plan({ desired: render(files).apps, protectedApps: NONE, observed: applied(files) });
   t.deepEqual(p.actions, []);
-  t.deepEqual(p.errors, []);
+  t.deepEqual(p.phases, []);
+  t.deepEqual(outcomes(p), { a: 'unchanged', b: 'unchanged' });
 });
 
 test('a changed app: rewrite what changed; a running backend is stopped after the reload, a stopped one left alone', (t) => {
@@ -84,7 +88,7 @@ test('an invalid manifest keeps its units exactly as last applied', (t) => {
   const files = { 'a.yaml': app('a', 8000), 'b.yaml': app('b', 8010) };
   const p = plan({ desired: render({ 'a.yaml': app('a', 8000) }).apps, protectedApps: new Set(['b']), observed: applied(files) });
   t.deepEqual(p.actions, []);
-  t.deepEqual(p.kept, ['b']);
+  t.deepEqual(outcomes(p), { a: 'unchanged', b: 'kept' });
   t.deepEqual(Object.keys(p.inventory.apps).sort(), ['a', 'b']);
 });
 
@@ -95,9 +99,10 @@ test('a unit name taken by a unit without the marker: that app fails, nothing of
     protectedApps: NONE,
     observed: { online: true, units, inventory: EMPTY_INVENTORY },
   });
-  t.deepEqual(p.errors.map((e) => e.app), ['a']);
-  t.false(p.actions.some((a) => a.app === 'a'));
-  t.true(p.actions.some((a) => a.app === 'b' && a.kind === 'write'));
+  t.deepEqual(outcomes(p), { a: 'failed', b: 'created' });
+  t.regex(p.apps[0]!.error!, /appsd-a.socket already exists and is not managed by appsd/);
+  t.false(p.actions.some((a) => appOf(a) === 'a'));
+  t.true(p.actions.some((a) => appOf(a) === 'b' && a.kind === 'write'));
   t.false('a' in p.inventory.apps);
 });
 
@@ -128,7 +133,8 @@ test('a unit edited by hand is rewritten', (t) => {
   });
   const p = plan({ desired: render(files).apps, protectedApps: NONE, observed });
   t.deepEqual(summary(p.actions), ['write appsd-a.service', 'reload']);
-  t.is(p.actions[0]!.reason, 'unit file differs from the manifest');
+  t.is(p.actions[0]!.reason, 'unit-differs');
+  t.deepEqual(outcomes(p), { a: 'configured' });
 });
 
 test('any number of changed apps costs one reload', (t) => {

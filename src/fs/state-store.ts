@@ -1,8 +1,8 @@
 // Adapter: the inventory file in appsd's state directory.
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../fs/atomic.js';
-import { EMPTY_INVENTORY, parseInventory, serializeInventory, type Inventory } from './inventory.js';
+import { writeFileAtomic } from './atomic.js';
+import { EMPTY_INVENTORY, parseInventory, serializeInventory, type Inventory } from '../plan/inventory.js';
 
 export class StateStore {
   readonly file: string;

@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ManifestSource } from './load.js';
+import type { ManifestSource } from '../manifest/load.js';
 
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
@@ -23,6 +23,22 @@ export function isManifestName(name: string): boolean {
  * source is the same object as before (so later stages can reuse their work).
  */
 export type SourceCache = Map<string, { readonly key: string; readonly source: ManifestSource }>;
+
+/** An apps directory. With `cache` (a long-running controller), unchanged files are not read again. */
+export class ManifestDirectory {
+  private readonly cache: SourceCache | undefined;
+
+  constructor(
+    readonly dir: string,
+    options: { readonly cache?: boolean } = {},
+  ) {
+    this.cache = options.cache ? new Map() : undefined;
+  }
+
+  read(): Promise<ManifestSource[]> {
+    return readManifestSources(this.dir, this.cache);
+  }
+}
 
 export async function readManifestSources(dir: string, cache?: SourceCache): Promise<ManifestSource[]> {
   const entries = await readdir(dir, { withFileTypes: true });

@@ -1,0 +1,80 @@
+// Adapter: the unit directory. appsd reads only the files of units it is
+// asked about (those of the desired apps and of its inventory), and writes
+// atomically, so systemd never reads half a unit.
+import { lstatSync, statSync } from 'node:fs';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ownerOf, type ObservedFile } from '../plan/observed.js';
+import { syncDir, writeFilesAtomic } from './atomic.js';
+
+/** Unit files kept between passes, re-read only when their stat changes. */
+type UnitFileCache = Map<string, { readonly key: string; readonly file: ObservedFile }>;
+
+export class UnitDirectory {
+  private readonly cache: UnitFileCache | undefined;
+
+  constructor(
+    readonly dir: string,
+    options: { readonly cache?: boolean } = {},
+  ) {
+    this.cache = options.cache ? new Map() : undefined;
+  }
+
+  /** Each named unit's file, or undefined where there is none. */
+  async read(names: readonly string[]): Promise<Map<string, ObservedFile | undefined>> {
+    const files = await Promise.all(names.map((n) => this.readOne(join(this.dir, n))));
+    return new Map(names.map((n, i) => [n, files[i]]));
+  }
+
+  /** A socket appsd enabled has its symlink in this directory's sockets.target.wants: one lstat. */
+  enabledHere(socket: string): boolean {
+    return Boolean(lstatSync(join(this.dir, 'sockets.target.wants', socket), { throwIfNoEntry: false })?.isSymbolicLink());
+  }
+
+  /** Writes every file at once; returns the error of each unit that failed. */
+  async write(files: ReadonlyArray<{ readonly unit: string; readonly text: string }>): Promise<Map<string, Error>> {
+    if (files.length === 0) return new Map();
+    await mkdir(this.dir, { recursive: true });
+    const failed = await writeFilesAtomic(this.dir, files.map((f) => ({ path: join(this.dir, f.unit), data: f.text })));
+    return new Map(files.flatMap((f) => {
+      const error = failed.get(join(this.dir, f.unit));
+      return error ? [[f.unit, error] as const] : [];
+    }));
+  }
+
+  /** Removes a unit file; one that is already gone is fine. Call sync() after a batch. */
+  async delete(unit: string): Promise<void> {
+    await unlink(join(this.dir, unit)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+  }
+
+  /** Makes deletions durable. */
+  async sync(): Promise<void> {
+    await syncDir(this.dir).catch(() => {});
+  }
+
+  private async readOne(path: string): Promise<ObservedFile | undefined> {
+    let key: string | undefined;
+    if (this.cache) {
+      // Synchronous on purpose: see cachedSource in manifest-dir.ts.
+      const s = statSync(path, { throwIfNoEntry: false });
+      if (!s) {
+        this.cache.delete(path);
+        return undefined;
+      }
+      key = `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+      const hit = this.cache.get(path);
+      if (hit?.key === key) return hit.file;
+    }
+    try {
+      const text = await readFile(path, 'utf8');
+      const file = { text, owner: ownerOf(text) };
+      if (this.cache && key) this.cache.set(path, { key, file });
+      return file;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+}

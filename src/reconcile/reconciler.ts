@@ -1,0 +1,162 @@
+// One reconciling pass, shared by diff, apply and watch: read the manifests,
+// render the desired units, observe what exists, plan; and for apply, under
+// the lock: record intent, execute the plan, save the inventory. `diff` prints
+// exactly the plan `apply` would execute: the same code, without the last step.
+import { createServer } from 'node:net';
+import { ManifestDirectory } from '../fs/manifest-dir.js';
+import { StateStore } from '../fs/state-store.js';
+import { UnitDirectory } from '../fs/unit-dir.js';
+import { loadManifests, withLateProblems, type CheckCache, type LoadResult } from '../manifest/load.js';
+import { nameFromFile } from '../manifest/normalize.js';
+import type { AppResult } from '../plan/actions.js';
+import { keptPorts, type Inventory } from '../plan/inventory.js';
+import { plan, type Plan } from '../plan/plan.js';
+import type { SystemdPort } from '../plan/systemd-port.js';
+import { desiredUnits, type DesiredApp, type DesiredState, type RenderCache } from '../render/desired.js';
+import type { RenderOptions } from '../render/options.js';
+import { execute, type ActionResult, type ExecuteResult } from './execute.js';
+import { acquireLock } from './lock.js';
+import { observe } from './observe.js';
+
+/** Where a pass reads and writes: the adapters, each keeping its own cache if asked to. */
+export interface ReconcilerSetup {
+  readonly manifests: ManifestDirectory;
+  readonly units: UnitDirectory;
+  readonly state: StateStore;
+  readonly renderOptions: RenderOptions;
+  /** Keep parsed manifests and rendered units between passes (the controller). */
+  readonly cache?: boolean;
+}
+
+export interface PassPlan {
+  /** The manifests, with apps that could not be rendered made invalid (they keep their units). */
+  readonly load: LoadResult;
+  readonly desired: readonly DesiredApp[];
+  readonly plan: Plan;
+}
+
+export interface PassOutcome extends PassPlan {
+  /** Undefined for a dry run or an empty plan. */
+  readonly executed?: ExecuteResult;
+}
+
+export interface ApplyOptions {
+  readonly dryRun?: boolean;
+  readonly onResult?: (result: ActionResult) => void;
+  /** How long to wait for another appsd's lock. */
+  readonly lockWaitMs?: number;
+}
+
+export interface Directories {
+  readonly appsDir: string;
+  readonly unitDir: string;
+  readonly stateDir: string;
+}
+
+export class Reconciler {
+  /** A reconciler over the usual adapters for these directories. */
+  static forDirectories(dirs: Directories, renderOptions: RenderOptions, options: { readonly cache?: boolean } = {}): Reconciler {
+    const cache = options.cache ?? false;
+    return new Reconciler({
+      manifests: new ManifestDirectory(dirs.appsDir, { cache }),
+      units: new UnitDirectory(dirs.unitDir, { cache }),
+      state: new StateStore(dirs.stateDir),
+      renderOptions,
+      cache,
+    });
+  }
+
+  private readonly checks: CheckCache | undefined;
+  private readonly renders: RenderCache | undefined;
+
+  constructor(private readonly setup: ReconcilerSetup) {
+    this.checks = setup.cache ? new WeakMap() : undefined;
+    this.renders = setup.cache ? new WeakMap() : undefined;
+  }
+
+  /** The plan against systemd's state, or against the unit directory alone when `systemd` is undefined. */
+  async plan(systemd: SystemdPort | undefined): Promise<PassPlan> {
+    const load = loadManifests(await this.setup.manifests.read(), this.checks);
+    return this.planFor(load, await this.setup.state.read(), systemd);
+  }
+
+  /** A pass that converges: under the lock, plan, then execute exactly that plan. */
+  async apply(systemd: SystemdPort, options: ApplyOptions = {}): Promise<PassOutcome> {
+    const { state } = this.setup;
+    const lock = options.dryRun ? undefined : await acquireLock(state.dir, options.lockWaitMs);
+    try {
+      const load = loadManifests(await this.setup.manifests.read(), this.checks);
+      const inventory = await state.read();
+      const planned = await this.planFor(load, inventory, systemd);
+      if (options.dryRun || planned.plan.actions.length === 0) return planned;
+      // Record intent first: units about to be written are in the inventory
+      // before they exist, so a crash mid-pass can never orphan them.
+      await state.write({ version: 1, apps: { ...inventory.apps, ...planned.plan.inventory.apps } });
+      const executed = await execute(planned.plan, this.setup.units, systemd, inventory, options.onResult);
+      await state.write(executed.inventory);
+      return { ...planned, executed };
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  private async planFor(loaded: LoadResult, inventory: Inventory, systemd: SystemdPort | undefined): Promise<PassPlan> {
+    const rendered = await this.desiredWithFreePorts(loaded, keptPorts(inventory));
+    const load = withLateProblems(loaded, rendered.failures);
+    const texts = new Map(rendered.apps.flatMap((d) => d.units.map((u) => [u.name, u.text] as const)));
+    const observed = await observe(this.setup.units, texts, inventory, systemd);
+    return { load, desired: rendered.apps, plan: plan({ desired: rendered.apps, protectedApps: protectedApps(load, inventory), observed }) };
+  }
+
+  /**
+   * Backend ports for new container apps must be free on the host, not only
+   * unused by other apps: probe each newly allocated port, and allocate again
+   * around the busy ones.
+   */
+  private async desiredWithFreePorts(load: LoadResult, kept: Map<string, number>): Promise<DesiredState> {
+    const busy = new Set<number>();
+    const render = () => desiredUnits(load.apps, this.setup.renderOptions, kept, busy, this.renders);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const desired = render();
+      const fresh = desired.apps.flatMap((d) => (d.allocatedPort !== undefined && kept.get(d.name) !== d.allocatedPort ? [d.allocatedPort] : []));
+      const taken = (await Promise.all(fresh.map(async (port) => ((await portIsFree(port)) ? undefined : port)))).filter((p): p is number => p !== undefined);
+      if (taken.length === 0) return desired;
+      for (const port of taken) busy.add(port);
+    }
+    return render();
+  }
+}
+
+/**
+ * Apps whose manifest is present but invalid keep their last applied units:
+ * matched by name, or by manifest path when the name itself is unreadable.
+ */
+export function protectedApps(load: LoadResult, inventory: Inventory): Set<string> {
+  const names = new Set<string>();
+  for (const m of load.manifests) {
+    if (m.app) continue;
+    names.add(m.name ?? nameFromFile(m.file));
+    for (const [name, entry] of Object.entries(inventory.apps)) if (entry.manifest === m.file) names.add(name);
+  }
+  return names;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Invalid manifests, or apps the plan cannot converge (exit 2 for the CLI). */
+export function hasErrors(pass: PassPlan): boolean {
+  return pass.load.manifests.some((m) => !m.app) || pass.plan.apps.some((a) => a.outcome === 'failed');
+}
+
+/** Apps whose actions failed while executing (not those the plan already could not converge). */
+export function failedWhileExecuting(outcome: PassOutcome): AppResult[] {
+  if (!outcome.executed) return [];
+  const planned = new Set(outcome.plan.apps.filter((a) => a.outcome === 'failed').map((a) => a.app));
+  return outcome.executed.apps.filter((a) => a.outcome === 'failed' && !planned.has(a.app));
+}

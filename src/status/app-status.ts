@@ -1,0 +1,97 @@
+// An app's status from what was observed: pure, so `appsd status`, the
+// controller and metrics classify the same way. The adapter gathers the
+// inputs: the loaded manifests, the inventory, systemd's unit states and,
+// for the units `detailsWanted` names, their details.
+import type { LoadedManifest } from '../manifest/load.js';
+import { formatTimespan } from '../manifest/timespan.js';
+import type { ServiceDetails, UnitStatus } from '../plan/systemd-port.js';
+import { appUnitNames } from '../unit/names.js';
+
+export type SocketState = 'listening' | 'stopped' | 'failed' | 'missing';
+export type BackendState = 'running' | 'stopped' | 'starting' | 'failed';
+
+export interface AppStatus {
+  readonly name: string;
+  readonly manifest: string | null;
+  readonly valid: boolean;
+  /** listening, stopped, failed, or missing (never applied). */
+  readonly socket: SocketState;
+  readonly backend: BackendState | null;
+  readonly activation: 'proxy' | 'native' | null;
+  /** When the app was last started by a connection (ISO 8601), or null. */
+  readonly lastActivated: string | null;
+  readonly idleTimeout: string | null;
+  readonly error: string | null;
+}
+
+export interface AppStatusInput {
+  readonly name: string;
+  /** The app's manifest in the apps directory, valid or not. */
+  readonly manifest: LoadedManifest | undefined;
+  /** The manifest appsd last applied the app from (its inventory), if any. */
+  readonly appliedManifest: string | undefined;
+  readonly units: ReadonlyMap<string, UnitStatus>;
+  /** Details of the units detailsWanted named. */
+  readonly details: ReadonlyMap<string, ServiceDetails>;
+  /** How a file path is shown (relative to the working directory, say). */
+  readonly display?: (file: string) => string;
+}
+
+const loaded = (u: UnitStatus | undefined): u is UnitStatus => u?.loadState === 'loaded';
+
+/** The unit that runs the app: the backend behind a proxy, the service itself when native. */
+function workerOf(name: string, manifest: LoadedManifest | undefined, units: ReadonlyMap<string, UnitStatus>): UnitStatus | undefined {
+  const names = appUnitNames(name);
+  const app = manifest?.app;
+  const native = app ? app.activation === 'native' : !loaded(units.get(names.backend));
+  return units.get(native ? names.service : names.backend);
+}
+
+/** The units whose details the status needs: the proxy or service (when it last started), and a failed worker (why). */
+export function detailsWanted(name: string, manifest: LoadedManifest | undefined, units: ReadonlyMap<string, UnitStatus>): UnitStatus[] {
+  const wanted: UnitStatus[] = [];
+  const service = units.get(appUnitNames(name).service);
+  if (loaded(service)) wanted.push(service);
+  const worker = workerOf(name, manifest, units);
+  if (loaded(worker) && worker.activeState === 'failed' && worker !== service) wanted.push(worker);
+  return wanted;
+}
+
+export function appStatus(input: AppStatusInput): AppStatus {
+  const { name, manifest, appliedManifest, units, details } = input;
+  const display = input.display ?? ((f: string) => f);
+  const names = appUnitNames(name);
+  const app = manifest?.app;
+  const socket = units.get(names.socket);
+  const service = units.get(names.service);
+  const worker = workerOf(name, manifest, units);
+
+  const socketState: SocketState = !loaded(socket) ? 'missing' : socket.activeState === 'active' ? 'listening' : socket.activeState === 'failed' ? 'failed' : 'stopped';
+  let backend: BackendState | null = null;
+  if (loaded(worker)) {
+    const s = worker.activeState;
+    backend = s === 'active' || s === 'reloading' ? 'running' : s === 'activating' ? 'starting' : s === 'failed' ? 'failed' : 'stopped';
+  }
+  const enteredAt = service ? details.get(service.name)?.activeEnteredAt : undefined;
+  let error: string | null = null;
+  if (manifest && !app) {
+    const first = manifest.diagnostics[0];
+    error = first ? `${display(first.file)}:${first.line}:${first.column}: ${first.message}` : 'invalid manifest';
+  } else if (backend === 'failed' && worker) {
+    const d = details.get(worker.name);
+    error = d?.statusText || `the last start failed (${d?.result ?? 'unknown'})`;
+  } else if (!manifest && appliedManifest) {
+    error = 'manifest removed; the next pass removes the app';
+  }
+  return {
+    name,
+    manifest: manifest ? display(manifest.file) : appliedManifest ? display(appliedManifest) : null,
+    valid: Boolean(app),
+    socket: socketState,
+    backend,
+    activation: app ? app.activation : loaded(units.get(names.backend)) ? 'proxy' : loaded(service) ? 'native' : null,
+    lastActivated: enteredAt ? new Date(enteredAt).toISOString() : null,
+    idleTimeout: app && app.activation === 'proxy' ? (app.idleTimeoutMs === null ? 'infinity' : formatTimespan(app.idleTimeoutMs)) : null,
+    error,
+  };
+}
