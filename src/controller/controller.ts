@@ -37,11 +37,13 @@ export interface ControllerOptions {
   readonly pullMs?: number;
   /** Display path of a file, for log lines. */
   readonly display: (file: string) => string;
+  /** Retries after a transient failure: first delay, doubling up to max. */
+  readonly backoff?: { readonly firstMs: number; readonly maxMs: number };
   /** How to reach systemd; by default over D-Bus for the scope. Tests pass a fake. */
   readonly connect?: () => Promise<SystemdPort>;
 }
 
-const MAX_BACKOFF_MS = 60_000;
+const DEFAULT_BACKOFF = { firstMs: 1000, maxMs: 60_000 } as const;
 // An editor's save is up to three events (unlink, add, change); more is a burst.
 const BURST_EVENTS = 3;
 
@@ -236,7 +238,8 @@ export class Controller {
   }
 
   private retryLater(why: string): void {
-    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs ? this.backoffMs * 2 : 1000);
+    const { firstMs, maxMs } = this.o.backoff ?? DEFAULT_BACKOFF;
+    this.backoffMs = Math.min(maxMs, this.backoffMs ? this.backoffMs * 2 : firstMs);
     this.o.log.log(WARNING, `${why}; retrying in ${this.backoffMs / 1000}s`);
     setTimeout(() => void this.passNow('retry'), this.backoffMs).unref();
   }

@@ -65,9 +65,15 @@ export class ReloadCounter {
     return counter;
   }
 
-  /** Signals may trail the call that caused them by a moment. */
+  /**
+   * The count once every Reloading signal systemd sent so far has arrived: a
+   * round trip to systemd on the same connection is a barrier, because the bus
+   * delivers what systemd sent to us in the order it sent it, so the reply
+   * comes after any signal emitted before it.
+   */
   async settle(): Promise<number> {
-    await sleep(200);
+    const { Message } = dbus;
+    await this.bus.call(new Message({ destination: 'org.freedesktop.systemd1', path: '/org/freedesktop/systemd1', interface: 'org.freedesktop.systemd1.Manager', member: 'GetDefaultTarget' }));
     return this.count;
   }
 

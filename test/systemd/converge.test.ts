@@ -43,6 +43,41 @@ function registerTests() {
     t.is((await w.appsd('apply')).code, 0);
   });
 
+  test.serial('apply --dry-run prints the plan diff would and changes nothing; diff --json has actions, reasons and per-app outcomes', async (t) => {
+    const w = workspace(t);
+    w.write('dry.yaml', execApp(18090, 18091, 'dry'));
+    const dry = await w.appsd('apply', '--dry-run');
+    t.is(dry.code, 0, dry.stderr);
+    t.regex(dry.stdout, /^\+\+\+ .*appsd-dry\.socket$/m);
+    t.regex(dry.stdout, /\+ start appsd-dry\.socket \(dry: new socket\)/);
+    t.regex(dry.stdout, /^dry run: 6 actions: 1 app to create, 0 to change, 0 to remove$/m);
+    t.false(existsSync(join(w.unitDir, 'appsd-dry.socket')), 'no unit written');
+    t.false(existsSync(join(w.state, 'inventory.json')), 'no state written');
+    t.is(await activeState(t.context.manager, 'appsd-dry.socket'), 'inactive');
+
+    const json = await w.appsd('diff', '--json');
+    t.is(json.code, 1, json.stderr);
+    const out = JSON.parse(json.stdout) as { online: boolean; changes: number; actions: Array<Record<string, unknown>>; apps: unknown[]; errors: unknown[]; kept: unknown[] };
+    t.true(out.online);
+    t.is(out.changes, 6);
+    t.deepEqual(out.actions.map((a) => `${String(a['symbol'])} ${String(a['action'])} ${String(a['unit'])} ${String(a['reason'])}`), [
+      '+ create appsd-dry.socket new-app',
+      '+ create appsd-dry.service new-app',
+      '+ create appsd-dry-backend.service new-app',
+      '+ enable appsd-dry.socket new-socket',
+      '~ reload null units-changed',
+      '+ start appsd-dry.socket new-socket',
+    ]);
+    t.regex(String(out.actions[0]!['diff']), /^\+ListenStream=127\.0\.0\.1:18090$/m);
+    t.deepEqual(out.apps, [{ app: 'dry', outcome: 'created' }]);
+    await w.appsd('apply');
+    const clean = JSON.parse((await w.appsd('diff', '--json')).stdout) as { changes: number; apps: unknown[] };
+    t.is(clean.changes, 0);
+    t.deepEqual(clean.apps, [{ app: 'dry', outcome: 'unchanged' }]);
+    rmSync(join(w.apps, 'dry.yaml'));
+    t.is((await w.appsd('apply')).code, 0);
+  });
+
   test.serial('scale to zero: after idleTimeout the backend stops, the socket listens, the next request starts it again', async (t) => {
     const w = workspace(t);
     const m = t.context.manager;
@@ -177,7 +212,7 @@ function registerTests() {
     // Disabled by hand: enabled again.
     await systemctl(m, 'disable', 'appsd-drift.socket');
     const reenable = await w.appsd('apply');
-    t.regex(reenable.stdout, /\+ enable appsd-drift\.socket \(drift: socket is disabled\)/);
+    t.regex(reenable.stdout, /\+ enable appsd-drift\.socket \(drift: socket is not enabled \(disabled\)\)/);
     t.is(await systemctl(m, 'is-enabled', 'appsd-drift.socket'), 'enabled');
     rmSync(join(w.apps, 'drift.yaml'));
     await w.appsd('apply');

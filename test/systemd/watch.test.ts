@@ -4,7 +4,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { PrivateManager } from '../../src/sandbox/private-manager.js';
 import { runCli } from '../helpers/cli.js';
 import { activeState, get, ReloadCounter, systemctl, waitFor } from '../helpers/systemd.js';
@@ -55,11 +54,14 @@ function registerTests() {
       await watch.waitForLine(/pass \(start\)/);
       const mark = watch.lines.length;
       for (const junk of ['.a.yaml.swp', 'a.yaml~', '#a.yaml#', '.#a.yaml', '4913', 'notes.txt', 'a.yaml.bak']) writeFileSync(join(w.apps, junk), 'junk');
-      await sleep(600);
-      t.deepEqual(watch.lines.slice(mark).filter((l) => /event:|pass/.test(l)), [], 'no event, no pass');
+      // A manifest written after the junk is a barrier: its event comes after
+      // any event the junk caused, so no wait on the clock is needed.
+      w.write('sentinel.yaml', execApp(21999, 22999, 'sentinel'));
+      const sentinel = await watch.waitForLine(/pass \(change\): \d+ actions/, 10_000, mark);
+      t.deepEqual(watch.lines.slice(mark, sentinel).filter((l) => /event:/.test(l)), ['<7>event: add sentinel.yaml'], 'no event but the manifest\'s');
       reloads.count = 0;
       for (let i = 0; i < 200; i++) w.write(`bulk-${i}.yaml`, execApp(21000 + i, 22000 + i, `bulk ${i}`));
-      const line = await watch.waitForLine(/pass \(change\): \d+ actions/, 30_000, mark);
+      const line = await watch.waitForLine(/pass \(change\): \d+ actions/, 30_000, sentinel + 1);
       t.regex(watch.lines[line]!, /: 1001 actions, 0 apps failed/);
       t.is(await reloads.settle(), 1);
       t.is(await get(21199), 'bulk 199');
@@ -84,8 +86,9 @@ function registerTests() {
       await waitFor(async () => readFileSync(proxy, 'utf8') === original, 5000, 'the resync to repair the unit');
       t.pass();
       w.write('bad.yaml', 'listen: 99999\n');
-      await watch.waitForLine(/bad\.yaml:1:9: listen: port 99999 is out of range/);
-      await sleep(1500); // three resyncs
+      const reported = await watch.waitForLine(/bad\.yaml:1:9: listen: port 99999 is out of range/);
+      let resync = reported;
+      for (let i = 0; i < 3; i++) resync = await watch.waitForLine(/pass \(resync\)/, 5000, resync + 1);
       t.is(watch.lines.filter((l) => l.includes('bad.yaml:1:9')).length, 1, 'reported once, not on every pass');
       t.true(watch.lines.every((l) => /^<\d>/.test(l)), 'every line carries its syslog priority');
       t.true(watch.lines.some((l) => l.startsWith('<4>') && l.includes('bad.yaml:1:9')));
@@ -108,7 +111,7 @@ function registerTests() {
       const busPid = Number(await systemctl(m, 'show', '-p', 'MainPID', '--value', 'dbus.service'));
       t.true(busPid > 0);
       process.kill(busPid, 'SIGKILL');
-      await sleep(300);
+      await waitFor(async () => !existsSync(`/proc/${busPid}`), 5000, 'the bus to be gone');
       w.write('after.yaml', execApp(18450, 18451, 'after the bus came back'));
       await waitFor(answers(18450, 'after the bus came back'), 15_000, 'convergence after reconnecting').catch((e) => { t.log(watch.lines.join('\n')); throw e; });
       t.truthy(watch.lines.find((l) => /pass failed: .*retrying in/.test(l)), 'the failure was reported and retried');

@@ -39,11 +39,18 @@ test('a lock whose holder died is free at once', async (t) => {
   await lock.release();
 });
 
-test('a waiting apply gets the lock when the holder releases it', async (t) => {
+test('a waiting apply gets the lock when the holder releases it, not before', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'appsd-lock-'));
   const first = await acquireLock(dir);
-  setTimeout(() => void first.release(), 200);
+  let releasedAt = Infinity;
+  setTimeout(() => {
+    releasedAt = Date.now();
+    void first.release();
+  }, 200);
   const second = await acquireLock(dir, 5000);
-  t.pass();
+  const acquiredAt = Date.now();
+  t.true(acquiredAt >= releasedAt, 'the second caller waited for the release');
+  // Nobody else holds it now: the holder's socket answers with our own PID.
+  await t.throwsAsync(acquireLock(dir, 0), { message: new RegExp(`PID ${process.pid}`) });
   await second.release();
 });

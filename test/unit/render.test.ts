@@ -1,6 +1,9 @@
 import test from 'ava';
 import { UnitFile } from '../../src/unit/unitfile.js';
 import { resolveBackends, PORT_RANGE } from '../../src/render/ports.js';
+import { desiredUnits } from '../../src/render/desired.js';
+import { DEFAULT_RENDER_OPTIONS } from '../../src/render/options.js';
+import { renderApp } from '../../src/render/units.js';
 import { parseEnvironmentLine, parseExecLine } from '../helpers/exec-line.js';
 import { load, unitsOf } from '../helpers/fixtures.js';
 
@@ -138,4 +141,21 @@ test('allocated backend ports: stable, unique, never a port another app uses, ke
   const kept = resolveBackends(apps, new Map([['a', 25000]]), new Set([first.get('b')!.port]));
   t.is(kept.get('a')!.port, 25000);
   t.not(kept.get('b')!.port, first.get('b')!.port);
+});
+
+test('a value no unit file can hold fails that app alone, at the field it came from', (t) => {
+  const [app] = load({ 'web.yaml': CONTAINER_APP }).apps;
+  const runtime = app!.runtime;
+  if (runtime.kind !== 'container') return t.fail();
+  const poisoned = { ...app!, runtime: { ...runtime, env: [['GOOD', 'x'], ['BAD', 'a\0b']] as const, command: ['ok', 'nul\0'] } };
+  const result = renderApp(poisoned, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, DEFAULT_RENDER_OPTIONS);
+  t.false(result.ok);
+  if (result.ok) return;
+  t.deepEqual(result.path, ['container', 'env', 'BAD']);
+  t.regex(result.message, /NUL/);
+  const withoutEnv = renderApp({ ...poisoned, runtime: { ...poisoned.runtime, env: [] } }, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, DEFAULT_RENDER_OPTIONS);
+  t.like(withoutEnv, { ok: false, path: ['container', 'command', 1] });
+  const others = desiredUnits([poisoned, load({ 'ok.yaml': EXEC_APP }).apps[0]!], DEFAULT_RENDER_OPTIONS);
+  t.deepEqual(others.apps.map((a) => a.name), ['ok']);
+  t.deepEqual(others.failures.map((f) => f.path), [['container', 'env', 'BAD']]);
 });

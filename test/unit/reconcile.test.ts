@@ -1,0 +1,123 @@
+// The reconciler and execute against real files and a fake systemd: what
+// only the slow tier covered before (failure isolation, the enable fallback,
+// the inventory merge, phases run as planned), in milliseconds.
+import test from 'ava';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Reconciler } from '../../src/reconcile/reconciler.js';
+import { DEFAULT_RENDER_OPTIONS } from '../../src/render/options.js';
+import { describeAction } from '../../src/plan/format.js';
+import { echoApp, tempDirs, type Dirs } from '../helpers/dirs.js';
+import { FakeSystemd, jobFailed } from '../helpers/fake-systemd.js';
+
+function setup(t: { teardown(fn: () => void): void }): { dirs: Dirs; systemd: FakeSystemd; reconciler: Reconciler } {
+  const dirs = tempDirs();
+  t.teardown(() => dirs.cleanup());
+  return { dirs, systemd: new FakeSystemd(), reconciler: Reconciler.forDirectories(dirs, DEFAULT_RENDER_OPTIONS) };
+}
+
+const CHANGING = /^(reload|enable|disable|resetFailed|start|stop|restart)\b/;
+const changes = (systemd: FakeSystemd) => systemd.calls.filter((c) => CHANGING.test(c));
+
+test('a new app converges with one reload; the next pass writes nothing and changes nothing', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  dirs.write('a.yaml', echoApp('a', 8000));
+  const first = await reconciler.apply(systemd);
+  t.deepEqual(first.executed?.apps, [{ app: 'a', outcome: 'created' }]);
+  t.deepEqual(changes(systemd), ['enable appsd-a.socket', 'reload', 'start appsd-a.socket']);
+  t.deepEqual(dirs.unitFiles(), ['appsd-a-backend.service', 'appsd-a.service', 'appsd-a.socket']);
+  const mtime = readFileSync(join(dirs.stateDir, 'inventory.json'), 'utf8');
+  systemd.reset();
+  const second = await reconciler.apply(systemd);
+  t.is(second.executed, undefined);
+  t.deepEqual(second.plan.apps, [{ app: 'a', outcome: 'unchanged' }]);
+  t.deepEqual(changes(systemd), []);
+  t.is(readFileSync(join(dirs.stateDir, 'inventory.json'), 'utf8'), mtime);
+});
+
+test('execute runs the phases in the order the plan lists them, each action once', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  dirs.write('a.yaml', echoApp('a', 8000));
+  await reconciler.apply(systemd);
+  // Change the app and have its backend running: update, reload, stop the old definition.
+  systemd.units.set('appsd-a-backend.service', { activeState: 'active', subState: 'running' });
+  dirs.write('a.yaml', echoApp('a', 8000, 'v2'));
+  systemd.reset();
+  const outcome = await reconciler.apply(systemd);
+  t.deepEqual(outcome.plan.phases.map((p) => p.kind), ['files', 'reload', 'activate']);
+  t.deepEqual(outcome.executed!.results.map((r) => describeAction(r.action)), outcome.plan.actions.map(describeAction));
+  t.deepEqual(changes(systemd), ['reload', 'stop appsd-a-backend.service']);
+  t.deepEqual(outcome.executed!.apps, [{ app: 'a', outcome: 'configured' }]);
+});
+
+test('a plan without file changes still runs: a socket stopped by hand is started, with no reload', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  dirs.write('a.yaml', echoApp('a', 8000));
+  await reconciler.apply(systemd);
+  systemd.units.set('appsd-a.socket', { activeState: 'inactive', subState: 'dead', enablement: 'enabled' });
+  systemd.reset();
+  const outcome = await reconciler.apply(systemd);
+  t.deepEqual(changes(systemd), ['start appsd-a.socket']);
+  t.true(outcome.executed!.results.every((r) => r.ok));
+  t.is(systemd.units.get('appsd-a.socket')?.activeState, 'active');
+});
+
+test('one app failing does not stop the others: enable falls back to one call per socket, the failed app skips the rest', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  dirs.write('a.yaml', echoApp('a', 8000));
+  dirs.write('b.yaml', echoApp('b', 8010));
+  systemd.failWhen = (method, units) => (method === 'enable' && units.includes('appsd-a.socket') ? new Error('Unit file appsd-a.socket is masked.') : undefined);
+  const lines: string[] = [];
+  const outcome = await reconciler.apply(systemd, { onResult: (r) => lines.push(`${describeAction(r.action)}${r.skipped ? ' SKIPPED' : r.ok ? '' : ' FAILED'}`) });
+  t.deepEqual(changes(systemd), ['enable appsd-a.socket appsd-b.socket', 'enable appsd-a.socket', 'enable appsd-b.socket', 'reload', 'start appsd-b.socket']);
+  t.true(lines.includes('+ enable appsd-a.socket (a: new socket) FAILED'));
+  t.true(lines.includes('+ start appsd-a.socket (a: new socket) SKIPPED'));
+  t.deepEqual(outcome.executed!.apps, [
+    { app: 'a', outcome: 'failed', error: 'enable appsd-a.socket: Unit file appsd-a.socket is masked.' },
+    { app: 'b', outcome: 'created' },
+  ]);
+  // The next pass retries what failed, and only that.
+  systemd.failWhen = () => undefined;
+  systemd.reset();
+  const retry = await reconciler.apply(systemd);
+  t.deepEqual(changes(systemd), ['enable appsd-a.socket', 'reload', 'start appsd-a.socket']);
+  t.deepEqual(retry.executed!.apps.map((a) => a.outcome), ['configured', 'unchanged']);
+});
+
+test('an app whose removal fails stays in the inventory, and the next pass removes it', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  dirs.write('a.yaml', echoApp('a', 8000));
+  dirs.write('b.yaml', echoApp('b', 8010));
+  await reconciler.apply(systemd);
+  dirs.remove('b.yaml');
+  systemd.failWhen = (method, units) => (method === 'stop' && units[0] === 'appsd-b.socket' ? jobFailed('appsd-b.socket', 'stop') : undefined);
+  const failed = await reconciler.apply(systemd);
+  t.deepEqual(failed.executed!.apps.map((a) => `${a.app} ${a.outcome}`), ['a unchanged', 'b failed']);
+  const inventory = JSON.parse(readFileSync(join(dirs.stateDir, 'inventory.json'), 'utf8')) as { apps: Record<string, unknown> };
+  t.deepEqual(Object.keys(inventory.apps), ['a', 'b']);
+  t.true(existsSync(join(dirs.unitDir, 'appsd-b.socket')), 'nothing of b was deleted after its stop failed');
+  systemd.failWhen = () => undefined;
+  const retried = await reconciler.apply(systemd);
+  t.deepEqual(retried.executed!.apps.map((a) => `${a.app} ${a.outcome}`), ['a unchanged', 'b removed']);
+  t.deepEqual(dirs.unitFiles(), ['appsd-a-backend.service', 'appsd-a.service', 'appsd-a.socket']);
+});
+
+test('an app whose units cannot be rendered fails alone, at its field; the others converge', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  // A NUL byte in an environment value: no unit file can hold it.
+  dirs.write('bad.yaml', `${echoApp('bad', 8000)}  env:\n    TOKEN: "a\\0b"\n`);
+  dirs.write('good.yaml', echoApp('good', 8010));
+  const outcome = await reconciler.apply(systemd);
+  const bad = outcome.load.manifests.find((m) => m.file.endsWith('bad.yaml'))!;
+  t.is(bad.app, undefined);
+  t.deepEqual(bad.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`), ['7:12 unrenderable']);
+  t.regex(bad.diagnostics[0]!.message, /exec\.env\.TOKEN: .*NUL/);
+  t.deepEqual(outcome.executed!.apps, [{ app: 'good', outcome: 'created' }]);
+});
+
+test('a corrupt inventory is a permanent error with the file named', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  writeFileSync(join(dirs.stateDir, 'inventory.json'), '{"version": 7}');
+  const error = await t.throwsAsync(reconciler.apply(systemd));
+  t.regex(error!.message, /inventory\.json: unknown inventory format/);
+});
