@@ -3,6 +3,28 @@
 
 export type Severity = 'error' | 'warning';
 
+/** Every diagnostic code appsd emits: stable identifiers for scripts (docs/cli.md lists them). */
+export const DIAGNOSTIC_CODES = [
+  // reading the file
+  'binary', 'too-large', 'unreadable', 'not-a-file',
+  // YAML
+  'yaml-syntax', 'duplicate-key', 'tab-indent', 'multiple-documents', 'empty-manifest', 'not-a-mapping', 'alias-limit',
+  // the schema
+  'unknown-field', 'missing-field', 'wrong-type', 'bad-value', 'out-of-range', 'schema', 'backend-kind', 'native-conflict', 'invalid-field',
+  // values
+  'bad-name', 'bad-address', 'bad-duration', 'bad-volume', 'bad-path', 'bad-command',
+  // across files
+  'duplicate-name', 'listen-conflict', 'address-conflict',
+  // rendering
+  'unrenderable',
+] as const;
+
+export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];
+
+export function isDiagnosticCode(code: unknown): code is DiagnosticCode {
+  return (DIAGNOSTIC_CODES as readonly unknown[]).includes(code);
+}
+
 export interface Diagnostic {
   /** Path of the file the problem is in, as the user named it. */
   file: string;
@@ -14,7 +36,7 @@ export interface Diagnostic {
   endColumn?: number;
   severity: Severity;
   /** A stable identifier for scripts: `yaml-syntax`, `unknown-field`, ... */
-  code: string;
+  code: DiagnosticCode;
   message: string;
 }
 

@@ -2,7 +2,7 @@
 // schema, normalize, then the rules that span files. Pure: it takes the files'
 // text (or why they could not be read) and returns apps and diagnostics.
 import { basename } from 'node:path';
-import { compareDiagnostics, type Diagnostic } from '../diagnostics.js';
+import { compareDiagnostics, type Diagnostic, type DiagnosticCode } from '../diagnostics.js';
 import { addressesOverlap, formatAddress, type ListenAddress } from './address.js';
 import type { App } from './app.js';
 import { normalizeManifest, pathKey, type Problem } from './normalize.js';
@@ -13,7 +13,7 @@ import { parseManifest, type ParsedManifest, type Path, type Span } from './sour
 /** A manifest file as the adapter found it: its text, or a problem reading it. */
 export type ManifestSource =
   | { readonly file: string; readonly text: string }
-  | { readonly file: string; readonly error: { code: string; message: string } };
+  | { readonly file: string; readonly error: { code: 'binary' | 'too-large' | 'unreadable' | 'not-a-file'; message: string } };
 
 export interface LoadedManifest {
   readonly file: string;
@@ -115,7 +115,7 @@ function locateForCrossChecks(parsed: ParsedManifest, data: Record<string, unkno
   };
 }
 
-function diagnosticAt(parsed: Pick<ParsedManifest, 'file' | 'locate'>, path: Path, atKey: boolean, code: string, message: string, about?: Path): Diagnostic {
+function diagnosticAt(parsed: Pick<ParsedManifest, 'file' | 'locate'>, path: Path, atKey: boolean, code: DiagnosticCode, message: string, about?: Path): Diagnostic {
   const subject = about ?? (atKey ? path.slice(0, -1) : path);
   const text = subject.length ? `${formatPath(subject)}: ${message}` : message;
   return { file: parsed.file, ...parsed.locate(path, { key: atKey }), severity: 'error', code, message: text };
@@ -129,7 +129,7 @@ function diagnosticAt(parsed: Pick<ParsedManifest, 'file' | 'locate'>, path: Pat
  */
 function checkAcrossApps(all: Working[]): void {
   const valid = all.filter((w) => w.app);
-  const report = (w: Working, path: Path, code: string, message: string) =>
+  const report = (w: Working, path: Path, code: DiagnosticCode, message: string) =>
     w.diagnostics.push(diagnosticAt(w.located!, path, false, code, message));
   const nameOf = (w: Working) => w.app!.name;
   const namePath = (w: Working): Path => (w.located!.nameIsSet ? ['name'] : []);
@@ -215,7 +215,7 @@ function overlappingPairs<T extends { address: ListenAddress }>(uses: readonly T
 export interface LateProblem {
   readonly file: string;
   readonly path: Path;
-  readonly code: string;
+  readonly code: DiagnosticCode;
   readonly message: string;
 }
 

@@ -16,6 +16,7 @@ import {
   type Runtime,
 } from './app.js';
 import { parseHostPath, parseVolume, type Volume } from './paths.js';
+import type { DiagnosticCode } from '../diagnostics.js';
 import type { Path } from './source.js';
 import type { SchemaProblem as Problem } from './schema-errors.js';
 import { parseTimespan } from './timespan.js';
@@ -53,9 +54,9 @@ export function pathKey(path: Path): string {
 export function normalizeManifest(file: string, data: Data): Normalized {
   const problems: Problem[] = [];
   const parsedPaths = new Set<string>();
-  const problem = (path: Path, message: string, code: string) => problems.push({ path, atKey: false, code, message });
+  const problem = (path: Path, message: string, code: DiagnosticCode) => problems.push({ path, atKey: false, code, message });
   /** Parses the value at `path` if it is a string (or number, with `numbers`), once. */
-  const parse = <T>(path: Path, value: unknown, parser: (v: string | number) => Parsed<T>, code: string, numbers = false): T | undefined => {
+  const parse = <T>(path: Path, value: unknown, parser: (v: string | number) => Parsed<T>, code: DiagnosticCode, numbers = false): T | undefined => {
     if (typeof value !== 'string' && !(numbers && typeof value === 'number')) return undefined;
     parsedPaths.add(pathKey(path));
     const parsed = parser(value);

@@ -9,13 +9,14 @@
 // `x-error` text says what was expected. (Branches are found by schema path,
 // which is why the schema is compiled with its $refs inlined.)
 import type { ErrorObject } from 'ajv';
+import { isDiagnosticCode, type DiagnosticCode } from '../diagnostics.js';
 import type { Path } from './source.js';
 
 export interface SchemaProblem {
   path: Path;
   /** Point at the key at `path` (unknown fields), rather than its value. */
   atKey: boolean;
-  code: string;
+  code: DiagnosticCode;
   message: string;
   /** The field the message is about, when not the one at `path` (or its mapping, for a key). */
   subject?: Path;
@@ -94,8 +95,9 @@ function explain(e: ErrorObject): SchemaProblem {
   const path = pointerToPath(e.instancePath);
   const parent = e.parentSchema as Record<string, unknown> | undefined;
   const custom = typeof parent?.['x-error'] === 'string' ? (parent['x-error'] as string) : undefined;
-  const customCode = typeof parent?.['x-code'] === 'string' ? (parent['x-code'] as string) : undefined;
-  const at = (message: string, code = 'schema', p: Path = path, atKey = false): SchemaProblem => ({ path: p, atKey, code, message });
+  // The schema's own x-code, when it is one appsd documents.
+  const customCode = isDiagnosticCode(parent?.['x-code']) ? parent['x-code'] : undefined;
+  const at = (message: string, code: DiagnosticCode = 'schema', p: Path = path, atKey = false): SchemaProblem => ({ path: p, atKey, code, message });
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties': {

@@ -1,7 +1,7 @@
 // Parsing one manifest's text into a YAML document, and mapping document paths
 // back to line:column. Pure: the caller reads the file.
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
-import type { Diagnostic } from '../diagnostics.js';
+import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
 
 /** A path into the manifest: map keys and sequence indexes. */
 export type Path = ReadonlyArray<string | number>;
@@ -36,7 +36,7 @@ export function parseManifest(file: string, text: string): ParsedManifest {
     return { line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
   };
   const diagnostics: Diagnostic[] = [];
-  const report = (span: Span, code: string, message: string) =>
+  const report = (span: Span, code: DiagnosticCode, message: string) =>
     diagnostics.push({ file, ...span, severity: 'error', code, message });
 
   const list = Array.isArray(docs) ? docs : [];
@@ -78,7 +78,7 @@ export function parseManifest(file: string, text: string): ParsedManifest {
   return result(data);
 }
 
-function yamlCode(code: string): string {
+function yamlCode(code: string): DiagnosticCode {
   return code === 'DUPLICATE_KEY' ? 'duplicate-key' : code === 'TAB_AS_INDENT' ? 'tab-indent' : 'yaml-syntax';
 }
 

@@ -138,9 +138,8 @@ function backendUnit(app: App, backend: InetAddress, options: RenderOptions): Un
   runtimeService(unit, app, app.runtime, backend, options);
   const ready = field(['readiness'], () => readinessCommand(app.readiness, backend, formatAddress(backend), options));
   if (ready) {
-    // Lets the readiness wait put its failure message in the unit's status
-    // (container services have NotifyAccess=all already, for conmon).
-    if (app.runtime.kind === 'exec') unit.add('Service', 'NotifyAccess', 'all');
+    // Lets the readiness wait put its failure message in the unit's status.
+    if (!allowsNotifyFromAll(app.runtime)) unit.add('Service', 'NotifyAccess', 'all');
     unit.add('Service', 'ExecStartPost', field(['readiness'], () => formatCommandLine(ready)));
     unit.add('Service', 'TimeoutStartSec', formatTimespan(app.readiness.timeoutMs + START_MARGIN_MS));
   }
@@ -170,6 +169,18 @@ function runtimeService(unit: UnitFile, app: App, runtime: Runtime, backend: Ine
       return containerService(unit, app, runtime, backend, options);
     case 'exec':
       return execService(unit, runtime);
+    default:
+      return assertNever(runtime);
+  }
+}
+
+/** Whether the runtime's service already takes notifications from any process (containers do, for conmon). */
+function allowsNotifyFromAll(runtime: Runtime): boolean {
+  switch (runtime.kind) {
+    case 'container':
+      return true;
+    case 'exec':
+      return false;
     default:
       return assertNever(runtime);
   }

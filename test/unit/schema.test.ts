@@ -2,6 +2,8 @@
 // formats, and patterns that never refuse a value appsd accepts (the value
 // parsers in normalize.ts have the last word, and a more precise message).
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { DIAGNOSTIC_CODES, isDiagnosticCode } from '../../src/diagnostics.js';
 import { manifestSchema } from '../../src/manifest/schema.js';
 import { parseBackendAddress, parseListenAddress } from '../../src/manifest/address.js';
 import { parseHostPath, parseVolume } from '../../src/manifest/paths.js';
@@ -52,4 +54,13 @@ test('rules between fields are the schema\'s if/then, with the same messages as 
   t.deepEqual(errorLines({ 'app.yaml': 'listen: 8080\ncontainer: {image: x}\n' }), [
     'app.yaml:2:1: container: missing required field "port": the port the app listens on inside the container (the proxy forwards to it)',
   ]);
+});
+
+test('diagnostic codes: the schema uses only known ones, and docs/cli.md lists exactly the codes appsd has', (t) => {
+  const codes = [...JSON.stringify(schema).matchAll(/"x-code":"([^"]+)"/g)].map((m) => m[1]!);
+  t.true(codes.length > 0);
+  for (const code of codes) t.true(isDiagnosticCode(code), `x-code ${code} is not a DiagnosticCode`);
+  const doc = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+  const listed = /`code` is one of ([^.]*)/.exec(doc)![1]!.match(/`[a-z-]+`/g)!.map((c) => c.slice(1, -1));
+  t.deepEqual([...listed].sort(), [...DIAGNOSTIC_CODES].sort());
 });
