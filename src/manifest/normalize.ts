@@ -18,6 +18,7 @@ import {
 import { parseHostPath, parseVolume, type Volume } from './paths.js';
 import type { DiagnosticCode } from '../diagnostics.js';
 import type { Path } from './source.js';
+import { appUnitNames } from '../unit/names.js';
 import type { SchemaProblem as Problem } from './schema-errors.js';
 import { parseTimespan } from './timespan.js';
 
@@ -70,7 +71,7 @@ export function normalizeManifest(file: string, data: Data): Normalized {
     problem([], `the file name gives the app name "${name}", which is not valid (lower-case letters, digits and '-', at most 48): rename the file or set name:`, 'bad-name');
   }
   if (name.endsWith('-backend')) {
-    problem(data['name'] === undefined ? [] : ['name'], `app names may not end in "-backend": appsd-${name}.service would clash with the backend unit of app "${name.slice(0, -8)}"`, 'bad-name');
+    problem(data['name'] === undefined ? [] : ['name'], `app names may not end in "-backend": ${appUnitNames(name).service} would clash with the backend unit of app "${name.slice(0, -8)}"`, 'bad-name');
   }
 
   const activation: Activation = data['activation'] === 'native' ? 'native' : 'proxy';

@@ -1,7 +1,7 @@
 // plan(desired, observed) -> Plan. Pure: no I/O, deterministic order. `diff`
 // prints the plan; `apply` executes exactly that plan, phase by phase.
 import type { DesiredApp } from '../render/desired.js';
-import { appUnitNames } from '../unit/names.js';
+import { appUnitNames, unitRole } from '../unit/names.js';
 import { UnitFile } from '../unit/unitfile.js';
 import {
   actionsOf,
@@ -174,6 +174,7 @@ export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
  */
 function removeUnits(app: string, names: readonly string[], reason: RemovalReason, phases: Phases, observed: Observed): void {
   // Socket first, so no new connection starts what is being stopped.
+  const rank = (unit: string) => ({ socket: 0, service: 1, backend: 2 } as const)[unitRole(app, unit) ?? 'service'];
   const ordered = [...names].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
   for (const name of ordered) {
     const u = observed.units.get(name) ?? {};
@@ -181,13 +182,9 @@ function removeUnits(app: string, names: readonly string[], reason: RemovalReaso
     if (!observed.online || (loaded && (ACTIVE.has(u.status!.activeState) || u.status!.activeState === 'failed'))) {
       phases.teardown.push({ kind: 'stop', app, unit: name, reason });
     }
-    if (name.endsWith('.socket') && (!observed.online || u.enablement === 'enabled')) phases.teardown.push({ kind: 'disable', app, unit: name, reason });
+    if (unitRole(app, name) === 'socket' && (!observed.online || u.enablement === 'enabled')) phases.teardown.push({ kind: 'disable', app, unit: name, reason });
     if (u.file && u.file.owner !== undefined) phases.deletes.push({ kind: 'delete', app, unit: name, reason, before: u.file.text });
   }
-}
-
-function rank(name: string): number {
-  return name.endsWith('.socket') ? 0 : name.endsWith('-backend.service') ? 2 : 1;
 }
 
 function listenSideChanged(before: string, after: string): boolean {
