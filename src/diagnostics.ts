@@ -17,6 +17,8 @@ export const DIAGNOSTIC_CODES = [
   'duplicate-name', 'listen-conflict', 'address-conflict',
   // rendering
   'unrenderable',
+  // warnings
+  'system-mount',
 ] as const;
 
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];

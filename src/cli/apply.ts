@@ -2,7 +2,7 @@
 import { appProblems, describeAction, formatPlan, summarizePlan } from '../plan/format.js';
 import { LockBusyError } from '../reconcile/lock.js';
 import { failedWhileExecuting, hasErrors, Reconciler } from '../reconcile/reconciler.js';
-import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
+import { renderOptionsFor } from '../render/options.js';
 import { UsageError, type Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { checkAppsDir } from './load-apps.js';
@@ -16,7 +16,7 @@ export async function applyCommand(locations: Locations, dryRun: boolean): Promi
   try {
     let outcome;
     try {
-      outcome = await Reconciler.forDirectories(locations, DEFAULT_RENDER_OPTIONS).apply(manager, {
+      outcome = await Reconciler.forDirectories(locations, renderOptionsFor(locations.scope, locations.stateDir)).apply(manager, {
         dryRun,
         onResult: (r) => {
           const status = r.skipped ? ' (skipped: an earlier action of this app failed)' : r.ok ? '' : `: FAILED: ${r.error}`;

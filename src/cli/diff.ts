@@ -2,7 +2,7 @@
 // Exit codes as diff(1) and kubectl diff: 0 no changes, 1 changes, 2 errors.
 import { formatPlan, planToJSON, summarizePlan } from '../plan/format.js';
 import { hasErrors, Reconciler } from '../reconcile/reconciler.js';
-import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
+import { renderOptionsFor } from '../render/options.js';
 import type { SystemdManager } from '../systemd/manager.js';
 import type { Locations } from './context.js';
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from './exit-codes.js';
@@ -19,7 +19,7 @@ export async function diffCommand(locations: Locations, options: DiffOptions): P
   await checkAppsDir(locations.appsDir);
   const manager: SystemdManager | undefined = options.offline ? undefined : await connectManager(locations.scope, true);
   try {
-    const pass = await Reconciler.forDirectories(locations, DEFAULT_RENDER_OPTIONS).plan(manager);
+    const pass = await Reconciler.forDirectories(locations, renderOptionsFor(locations.scope, locations.stateDir)).plan(manager);
     const { load, plan } = pass;
     const failed = hasErrors(pass);
     if (options.json) {

@@ -1,9 +1,13 @@
 // Reads and checks the apps directory, turning a missing directory into a
 // message rather than a stack trace.
 import { access, constants, stat } from 'node:fs/promises';
-import { loadManifests, type LoadResult } from '../manifest/load.js';
 import { readManifestSources } from '../fs/manifest-dir.js';
-import { UsageError } from './context.js';
+import { StateStore } from '../fs/state-store.js';
+import { loadManifests, withLateProblems, type LoadResult } from '../manifest/load.js';
+import { EMPTY_INVENTORY, keptPorts } from '../plan/inventory.js';
+import { desiredUnits, type DesiredState } from '../render/desired.js';
+import { renderOptionsFor } from '../render/options.js';
+import { UsageError, type Locations } from './context.js';
 
 export async function loadAppsDir(appsDir: string): Promise<LoadResult> {
   try {
@@ -11,6 +15,20 @@ export async function loadAppsDir(appsDir: string): Promise<LoadResult> {
   } catch (error) {
     throw usageErrorFor(appsDir, error);
   }
+}
+
+/**
+ * Loads and renders: a manifest whose units cannot be written (a command
+ * line longer than systemd reads, say) is invalid here too, so whatever
+ * `validate` accepts, apply can write and systemd can load.
+ */
+export async function loadAndRender(locations: Locations): Promise<{ load: LoadResult; desired: DesiredState }> {
+  const loaded = await loadAppsDir(locations.appsDir);
+  // Backend ports appsd allocated earlier are in its inventory: render with
+  // them, so that render shows what apply would write.
+  const inventory = await new StateStore(locations.stateDir).read().catch(() => EMPTY_INVENTORY);
+  const desired = desiredUnits(loaded.apps, renderOptionsFor(locations.scope, locations.stateDir), keptPorts(inventory));
+  return { load: withLateProblems(loaded, desired.failures), desired };
 }
 
 /**

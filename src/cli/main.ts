@@ -131,6 +131,15 @@ function span(flag: string, text: string): number {
   return parsed.value;
 }
 
+// A reader that went away (`appsd diff | head`, a `tee` killed by Ctrl-C) is
+// not appsd's failure: ignore EPIPE on the output streams and carry on, so
+// that a command finishes its work and `watch` still stops what it started.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -5,7 +5,8 @@ import { StateStore } from '../fs/state-store.js';
 import { nameFromFile } from '../manifest/normalize.js';
 import type { ServiceDetails } from '../plan/systemd-port.js';
 import { appStatus, detailsWanted, type AppStatus } from '../status/app-status.js';
-import { unitsOf } from '../unit/names.js';
+import { whySocketFails } from '../reconcile/diagnose.js';
+import { appUnitNames, unitsOf } from '../unit/names.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
@@ -22,9 +23,26 @@ export async function statusCommand(locations: Locations, json: boolean): Promis
     const units = await manager.listUnits(names.flatMap((n) => unitsOf(n, 'proxy')));
     const wanted = names.flatMap((n) => detailsWanted(n, manifests.get(n), units));
     const details = new Map<string, ServiceDetails>(await Promise.all(wanted.map(async (u) => [u.name, await manager.serviceDetails(u)] as const)));
-    const apps = names.map((name) =>
-      appStatus({ name, manifest: manifests.get(name), appliedManifest: inventory.apps[name]?.manifest, units, details, display: displayPath }),
+    // A failed socket: try its addresses, to say why (systemd only says "failed").
+    const socketProblems = new Map<string, string | undefined>(
+      await Promise.all(
+        names
+          .filter((n) => units.get(appUnitNames(n).socket)?.activeState === 'failed' && manifests.get(n)?.app)
+          .map(async (n) => [n, await whySocketFails(manifests.get(n)!.app!.listen, locations.scope)] as const),
+      ),
     );
+    const apps = names.map((name) => {
+      const socketProblem = socketProblems.get(name);
+      return appStatus({
+        name,
+        manifest: manifests.get(name),
+        appliedManifest: inventory.apps[name]?.manifest,
+        units,
+        details,
+        display: displayPath,
+        ...(socketProblem !== undefined && { socketProblem }),
+      });
+    });
     const controller = await queryController(locations.stateDir);
     const invalid = apps.some((a) => !a.valid);
     if (json) {

@@ -2,11 +2,11 @@
 import { compareDiagnostics } from '../diagnostics.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
-import { loadAppsDir } from './load-apps.js';
+import { loadAndRender } from './load-apps.js';
 import { displayDiagnostic, displayPath, formatLoadDiagnostics, plural } from './output.js';
 
 export async function validateCommand(locations: Locations, json: boolean): Promise<number> {
-  const result = await loadAppsDir(locations.appsDir);
+  const { load: result } = await loadAndRender(locations);
   const invalid = result.manifests.filter((m) => !m.app);
   if (json) {
     const out = {

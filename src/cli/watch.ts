@@ -3,7 +3,7 @@ import { Controller } from '../controller/controller.js';
 import { ControllerAlreadyRunning } from '../controller/status-socket.js';
 import { workTreeOf } from '../controller/git.js';
 import { createLogger, detectLogFormat, NOTICE } from '../controller/log.js';
-import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
+import { renderOptionsFor } from '../render/options.js';
 import { resolveLocations, UsageError, type LocationFlags, type Locations } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
 import { checkAppsDir } from './load-apps.js';
@@ -45,7 +45,7 @@ export async function watchCommand(flags: LocationFlags, given: Locations, optio
     unitDir: locations.unitDir,
     stateDir: locations.stateDir,
     scope: locations.scope,
-    renderOptions: DEFAULT_RENDER_OPTIONS,
+    renderOptions: renderOptionsFor(locations.scope, locations.stateDir),
     log,
     debounceMs: options.debounceMs,
     burstDebounceMs: Math.max(options.debounceMs * 8, 200),

@@ -1,7 +1,7 @@
 // Writes that a crash cannot tear: a reader sees the old file or the new one,
 // never half of either. Temporary files are hidden and never end in .socket
 // or .service, so systemd ignores them if appsd dies half way.
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -70,4 +70,36 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, fn: 
     while (next < items.length) await fn(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+const TEMP_FILE = /^\..+\.appsd-tmp-(\d+)-[0-9a-f]+$/;
+
+/**
+ * Removes appsd's own temporary files that a crashed appsd left in `dir`
+ * (those whose writer is no longer running), so no crash leaves litter. A
+ * live writer's files are left alone: it renames them in a moment.
+ */
+export async function sweepTempFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const swept: string[] = [];
+  for (const name of names) {
+    const pid = TEMP_FILE.exec(name)?.[1];
+    if (pid === undefined || processAlive(Number(pid))) continue;
+    await unlink(join(dir, name)).then(() => swept.push(name), () => {});
+  }
+  return swept;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

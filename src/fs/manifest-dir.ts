@@ -1,9 +1,10 @@
 // Adapter: finds and reads the manifest files in an apps directory. Which
 // names count is decided by isManifestName, shared with the watcher, so an
 // editor's swap file or backup never becomes a phantom app.
-import { statSync } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstatSync, statSync } from 'node:fs';
+import { readdir, realpath } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { NotARegularFileError, readRegularFile, TooLargeError } from './read.js';
 import type { ManifestSource } from '../manifest/load.js';
 
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -67,27 +68,30 @@ async function cachedSource(file: string, cache: SourceCache): Promise<ManifestS
   return source;
 }
 
+/**
+ * What may be a manifest: a regular file in the apps directory, or a symlink
+ * to a regular file whose own name is a manifest's (*.yaml, *.yml). A link
+ * to anything else (/etc/shadow, a FIFO, a device) is refused without reading
+ * it, so its content can never end up in an error message.
+ */
 async function readSource(file: string): Promise<ManifestSource> {
-  let handle;
   try {
-    handle = await open(file, 'r');
-    const stat = await handle.stat();
-    if (!stat.isFile()) return { file, error: { code: 'not-a-file', message: 'not a regular file' } };
-    if (stat.size > MAX_MANIFEST_BYTES) {
-      return { file, error: { code: 'too-large', message: `the file is ${stat.size} bytes; manifests are limited to ${MAX_MANIFEST_BYTES} bytes (1 MiB)` } };
+    const link = lstatSync(file);
+    if (link.isSymbolicLink()) {
+      const target = await realpath(file);
+      if (!isManifestName(basename(target))) {
+        return { file, error: { code: 'not-a-file', message: `a symlink to ${target}, which is not a manifest (*.yaml, *.yml); appsd does not read it` } };
+      }
     }
-    // Read at most one byte past the limit, in case the file grew since stat.
-    const buffer = Buffer.alloc(Math.min(stat.size, MAX_MANIFEST_BYTES) + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_MANIFEST_BYTES) {
-      return { file, error: { code: 'too-large', message: `manifests are limited to ${MAX_MANIFEST_BYTES} bytes (1 MiB)` } };
-    }
-    return decode(file, buffer.subarray(0, bytesRead));
+    return decode(file, await readRegularFile(file, MAX_MANIFEST_BYTES));
   } catch (error) {
+    if (error instanceof NotARegularFileError) return { file, error: { code: 'not-a-file', message: 'not a regular file' } };
+    if (error instanceof TooLargeError) {
+      const size = error.size === undefined ? '' : `the file is ${error.size} bytes; `;
+      return { file, error: { code: 'too-large', message: `${size}manifests are limited to ${MAX_MANIFEST_BYTES} bytes (1 MiB)` } };
+    }
     const e = error as NodeJS.ErrnoException;
     return { file, error: { code: 'unreadable', message: `cannot read the file: ${e.code ?? e.message}` } };
-  } finally {
-    await handle?.close();
   }
 }
 

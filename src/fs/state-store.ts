@@ -1,7 +1,10 @@
 // Adapter: the inventory file in appsd's state directory.
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { sweepTempFiles, writeFileAtomic } from './atomic.js';
+import { readRegularFile } from './read.js';
+
+const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
 import { EMPTY_INVENTORY, parseInventory, serializeInventory, type Inventory } from '../plan/inventory.js';
 
 export class StateStore {
@@ -15,10 +18,10 @@ export class StateStore {
   async read(): Promise<Inventory> {
     let text: string;
     try {
-      text = await readFile(this.file, 'utf8');
+      text = (await readRegularFile(this.file, MAX_INVENTORY_BYTES)).toString('utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_INVENTORY;
-      throw error;
+      throw new Error(`${this.file}: ${(error as Error).message}; move it aside to start afresh`);
     }
     this.lastWritten = text;
     try {
@@ -44,6 +47,11 @@ export class StateStore {
     await writeFileAtomic(this.file, text);
     this.lastWritten = text;
     return true;
+  }
+
+  /** Removes temporary files a crashed appsd left here. */
+  sweep(): Promise<string[]> {
+    return sweepTempFiles(this.dir);
   }
 
   async clear(): Promise<void> {

@@ -2,10 +2,14 @@
 // asked about (those of the desired apps and of its inventory), and writes
 // atomically, so systemd never reads half a unit.
 import { lstatSync, statSync } from 'node:fs';
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ownerOf, type ObservedFile } from '../plan/observed.js';
-import { syncDir, writeFilesAtomic } from './atomic.js';
+import { observedFile, type ObservedFile } from '../plan/observed.js';
+import { sweepTempFiles, syncDir, writeFilesAtomic } from './atomic.js';
+import { NotARegularFileError, readRegularFile, TooLargeError } from './read.js';
+
+// systemd reads unit-file lines up to 1 MiB; a unit appsd writes is far smaller.
+const MAX_UNIT_BYTES = 8 * 1024 * 1024;
 
 /** Unit files kept between passes, re-read only when their stat changes. */
 type UnitFileCache = Map<string, { readonly key: string; readonly file: ObservedFile }>;
@@ -49,6 +53,11 @@ export class UnitDirectory {
     });
   }
 
+  /** Removes temporary files a crashed appsd left here. */
+  sweep(): Promise<string[]> {
+    return sweepTempFiles(this.dir);
+  }
+
   /** Makes deletions durable. */
   async sync(): Promise<void> {
     await syncDir(this.dir).catch(() => {});
@@ -68,12 +77,15 @@ export class UnitDirectory {
       if (hit?.key === key) return hit.file;
     }
     try {
-      const text = await readFile(path, 'utf8');
-      const file = { text, owner: ownerOf(text) };
+      const text = (await readRegularFile(path, MAX_UNIT_BYTES)).toString('utf8');
+      const file = observedFile(text);
       if (this.cache && key) this.cache.set(path, { key, file });
       return file;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      // Something appsd did not write (a FIFO, a huge file): not appsd's, so
+      // the app that needs the name fails and nothing touches the path.
+      if (error instanceof NotARegularFileError || error instanceof TooLargeError) return { text: '', owner: undefined };
       throw error;
     }
   }

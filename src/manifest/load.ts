@@ -85,6 +85,7 @@ function checkOne(source: ManifestSource): Working {
   const schemaProblems: Problem[] = validate(data) ? [] : explainSchemaErrors(validate.errors ?? []);
   const problems = [...schemaProblems.filter((p) => !(p.aboutValue && normalized.parsedPaths.has(pathKey(p.path)))), ...normalized.problems];
   for (const p of problems) w.diagnostics.push(diagnosticAt(parsed, p.path, p.atKey, p.code, p.message, p.subject));
+  for (const p of normalized.warnings) w.diagnostics.push({ ...diagnosticAt(parsed, p.path, p.atKey, p.code, p.message, p.subject), severity: 'warning' });
   w.name = normalized.app?.name ?? (typeof data['name'] === 'string' ? data['name'] : undefined);
   if (!problems.length && normalized.app) w.app = normalized.app;
   return w;

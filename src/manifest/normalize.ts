@@ -15,10 +15,10 @@ import {
   type Resources,
   type Runtime,
 } from './app.js';
-import { parseHostPath, parseVolume, type Volume } from './paths.js';
+import { parseHostPath, parseVolume, systemMountWarning, type Volume } from './paths.js';
 import type { DiagnosticCode } from '../diagnostics.js';
 import type { Path } from './source.js';
-import { appUnitNames } from '../unit/names.js';
+import { APP_NAME_MAX, appUnitNames } from '../unit/names.js';
 import type { SchemaProblem as Problem } from './schema-errors.js';
 import { parseTimespan } from './timespan.js';
 
@@ -39,6 +39,7 @@ export interface Normalized {
   /** Set when the values parsed; the caller still requires the schema to pass. */
   readonly app?: App;
   readonly problems: Problem[];
+  readonly warnings: Problem[];
   /** Paths (joined with NUL) whose value a parser judged: the parser's word is final there. */
   readonly parsedPaths: ReadonlySet<string>;
 }
@@ -54,6 +55,8 @@ export function pathKey(path: Path): string {
  */
 export function normalizeManifest(file: string, data: Data): Normalized {
   const problems: Problem[] = [];
+  /** Worth saying, but the app is still valid. */
+  const warnings: Problem[] = [];
   const parsedPaths = new Set<string>();
   const problem = (path: Path, message: string, code: DiagnosticCode) => problems.push({ path, atKey: false, code, message });
   /** Parses the value at `path` if it is a string (or number, with `numbers`), once. */
@@ -67,7 +70,7 @@ export function normalizeManifest(file: string, data: Data): Normalized {
   };
 
   const name = typeof data['name'] === 'string' ? data['name'] : nameFromFile(file);
-  if (data['name'] === undefined && !(NAME.test(name) && name.length <= 48)) {
+  if (data['name'] === undefined && !(NAME.test(name) && name.length <= APP_NAME_MAX)) {
     problem([], `the file name gives the app name "${name}", which is not valid (lower-case letters, digits and '-', at most 48): rename the file or set name:`, 'bad-name');
   }
   if (name.endsWith('-backend')) {
@@ -107,7 +110,10 @@ export function normalizeManifest(file: string, data: Data): Normalized {
     if (Array.isArray(c['volumes'])) {
       c['volumes'].forEach((v, i) => {
         const volume = parse(['container', 'volumes', i], v, (t) => parseVolume(String(t)), 'bad-volume');
-        if (volume) volumes.push(volume);
+        if (!volume) return;
+        volumes.push(volume);
+        const warning = systemMountWarning(volume.host);
+        if (warning) warnings.push({ path: ['container', 'volumes', i], atKey: false, code: 'system-mount', message: warning });
       });
     }
     runtime = {
@@ -133,7 +139,7 @@ export function normalizeManifest(file: string, data: Data): Normalized {
     };
   }
 
-  if (problems.length || !runtime) return { problems, parsedPaths };
+  if (problems.length || !runtime) return { problems, warnings, parsedPaths };
   const app: App = {
     name,
     file,
@@ -146,7 +152,7 @@ export function normalizeManifest(file: string, data: Data): Normalized {
     ...(backend && { backend }),
     runtime,
   };
-  return { app, problems, parsedPaths };
+  return { app, problems, warnings, parsedPaths };
 }
 
 /** The program of an exec command: a path or a name systemd can run as written. */
@@ -156,6 +162,14 @@ function parseProgram(program: string): Parsed<string> {
   }
   if (program.includes('/') && !program.startsWith('/')) {
     return { ok: false, reason: `the program "${program}" must be an absolute path or a plain name found in systemd's search path` };
+  }
+  // systemd reads the executable with its own rules: quotes and backslashes
+  // are not taken literally there, and `$` is not expanded (so escaping it
+  // would change the path). Refuse what it cannot run as written.
+  const bad = /[\s"'\\$\0-\x1f\x7f]/.exec(program);
+  if (bad) {
+    const what = /\s/.test(bad[0]) ? 'whitespace' : /[\0-\x1f\x7f]/.test(bad[0]) ? 'a control character' : `"${bad[0]}"`;
+    return { ok: false, reason: `the program path contains ${what}, which systemd cannot run as written; use a path without it (or a wrapper script)` };
   }
   return { ok: true, value: program };
 }

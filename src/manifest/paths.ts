@@ -9,8 +9,14 @@ export type HostPath = { readonly home: boolean; readonly path: string };
 
 const PATH_CHARS = /^[^\s:\0-\x1f\x7f\\]*$/;
 
+/** `..` would walk out of the directory the path seems to name (`~/../../etc`). */
+function hasParentSegment(path: string): boolean {
+  return path.split('/').includes('..');
+}
+
 export function parseHostPath(text: string, what: string): Parsed<HostPath> {
   if (!PATH_CHARS.test(text)) return { ok: false, reason: `${what} "${text}" contains whitespace, ':', '\\' or control characters` };
+  if (hasParentSegment(text)) return { ok: false, reason: `${what} "${text}" contains "..": write the directory it means` };
   if (text === '~') return { ok: true, value: { home: true, path: '' } };
   if (text.startsWith('~/')) return { ok: true, value: { home: true, path: text.slice(1) } };
   if (text.startsWith('~')) return { ok: false, reason: `${what} "${text}": only ~ and ~/... are supported (the manager user's home)` };
@@ -36,10 +42,24 @@ export function parseVolume(text: string): Parsed<Volume> {
   if (!container.startsWith('/') || !PATH_CHARS.test(container)) {
     return { ok: false, reason: `container path "${container}" must be absolute, without whitespace or control characters` };
   }
+  if (hasParentSegment(container)) return { ok: false, reason: `container path "${container}" contains "..": write the directory it means` };
   const options = parts[2] === undefined ? [] : parts[2].split(',');
   const unknown = options.filter((o) => !VOLUME_OPTIONS.has(o));
   if (unknown.length) {
     return { ok: false, reason: `unknown volume option${unknown.length > 1 ? 's' : ''} ${unknown.map((o) => `"${o}"`).join(', ')} (e.g. ro, rw, z, Z, U)` };
   }
   return { ok: true, value: { host: host.value, container, options } };
+}
+
+// Host directories whose contents are the host itself: a container that
+// mounts them can read (and without :ro, change) the system.
+const SYSTEM_DIRS = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/boot', '/dev', '/proc', '/sys', '/run', '/var', '/root'];
+
+/** Why mounting this host path deserves a warning, or undefined. */
+export function systemMountWarning(host: HostPath): string | undefined {
+  if (host.home) return undefined;
+  const path = host.path.replace(/\/+$/, '') || '/';
+  const system = path === '/' ? '/' : SYSTEM_DIRS.find((d) => path === d || path.startsWith(`${d}/`));
+  if (!system) return undefined;
+  return `mounts the host's ${path === '/' ? 'root directory /' : path} into the container: the app can read and change the host's own files there (add :ro to keep them read-only); make sure that is meant`;
 }

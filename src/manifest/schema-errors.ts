@@ -118,7 +118,8 @@ function explain(e: ErrorObject): SchemaProblem {
       return at(`invalid variable name "${name}": use letters, digits and _, not starting with a digit`, 'schema', [...path, name], true);
     }
     case 'pattern':
-      return at(custom ?? patternMessage(path, e.data), customCode ?? 'schema');
+      // x-pattern: the message for this pattern alone (x-error also covers the type).
+      return at(typeof parent?.['x-pattern'] === 'string' ? parent['x-pattern'] : custom ?? patternMessage(path, e.data), customCode ?? 'schema');
     case 'not':
       // A field a rule forbids in this combination (x-error says why): at its key.
       return { ...at(custom ?? 'is not allowed here', customCode ?? 'schema', path, true), subject: path };

@@ -23,8 +23,9 @@ export function manifestValidator(): ValidateFunction {
   const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, strictTypes: false, allowUnionTypes: true, useDefaults: false });
   // Our own annotations, which editors ignore: `x-error`, the message when a
   // rule fails (or no single anyOf/oneOf branch explains the failure);
-  // `x-code`, its diagnostic code; `x-missing`, why a required field is needed.
-  ajv.addVocabulary(['x-error', 'x-code', 'x-missing']);
+  // `x-pattern`, the message when the pattern alone fails; `x-code`, the
+  // diagnostic code; `x-missing`, why a required field is needed.
+  ajv.addVocabulary(['x-error', 'x-code', 'x-missing', 'x-pattern']);
   compiled = ajv.compile(inlineRefs(manifestSchema()));
   return compiled;
 }

@@ -75,7 +75,40 @@ export function parseManifest(file: string, text: string): ParsedManifest {
     report(spanAt(range[0], range[1]), 'not-a-mapping', 'a manifest must be a mapping of fields (listen:, container: ...)');
     return result(undefined);
   }
+  keepAsWritten(doc, data as Record<string, unknown>, text);
   return result(data);
+}
+
+/**
+ * Environment values and command arguments are strings to the process. YAML
+ * reads a plain 01234 as the number 1234, 1.10 as 1.1 and 0x10 as 16: take
+ * such scalars as they are written, so what the user wrote is what the
+ * process gets.
+ */
+function keepAsWritten(doc: Document, data: Record<string, unknown>, text: string): void {
+  const written = (node: unknown): string | undefined =>
+    isScalar(node) && node.range && (typeof node.value === 'number' || typeof node.value === 'boolean') ? text.slice(node.range[0], node.range[1]) : undefined;
+  for (const kind of ['exec', 'container']) {
+    const section = data[kind];
+    if (typeof section !== 'object' || section === null || Array.isArray(section)) continue;
+    const target = section as Record<string, unknown>;
+    const env = doc.getIn([kind, 'env'], true);
+    if (isMap(env) && typeof target['env'] === 'object' && target['env'] !== null) {
+      const values = target['env'] as Record<string, unknown>;
+      for (const pair of env.items) {
+        const value = written(pair.value);
+        if (value !== undefined && isScalar(pair.key)) values[String(pair.key.value)] = value;
+      }
+    }
+    const command = doc.getIn([kind, 'command'], true);
+    if (isSeq(command) && Array.isArray(target['command'])) {
+      const words = target['command'] as unknown[];
+      command.items.forEach((item, i) => {
+        const value = written(item);
+        if (value !== undefined) words[i] = value;
+      });
+    }
+  }
 }
 
 function yamlCode(code: string): DiagnosticCode {

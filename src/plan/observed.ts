@@ -8,6 +8,8 @@ export interface ObservedFile {
   readonly text: string;
   /** The app named by the file's X-Appsd-App= marker; undefined: not appsd's. */
   readonly owner: string | undefined;
+  /** The appsd that wrote it (X-Appsd-Instance=); undefined: written before appsd had instances. */
+  readonly instance?: string;
 }
 
 export interface ObservedUnit {
@@ -26,7 +28,19 @@ export interface Observed {
 }
 
 const MARKER = /^X-Appsd-App=(.+)$/m;
+const INSTANCE = /^X-Appsd-Instance=(.+)$/m;
 
-export function ownerOf(text: string): string | undefined {
-  return MARKER.exec(text)?.[1]?.trim();
+/** What a unit file says about who wrote it. */
+export function observedFile(text: string): ObservedFile {
+  const owner = MARKER.exec(text)?.[1]?.trim();
+  const instance = INSTANCE.exec(text)?.[1]?.trim();
+  return { text, owner, ...(instance !== undefined && { instance }) };
+}
+
+/**
+ * Is the file this appsd's, for this app? It must name the app, and name this
+ * appsd if it names one (files from before instances existed are adopted).
+ */
+export function ownedBy(file: ObservedFile, app: string, instance: string | undefined): boolean {
+  return file.owner === app && (file.instance === undefined || instance === undefined || file.instance === instance);
 }

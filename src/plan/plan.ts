@@ -19,7 +19,7 @@ import {
   type WriteAction,
 } from './actions.js';
 import type { Inventory, InventoryApp } from './inventory.js';
-import type { Observed, ObservedUnit } from './observed.js';
+import { ownedBy, type Observed, type ObservedUnit } from './observed.js';
 
 export interface Plan {
   readonly online: boolean;
@@ -38,6 +38,8 @@ export interface PlanInput {
   /** Apps whose manifest exists but is invalid: their units stay as last applied. */
   readonly protectedApps: ReadonlySet<string>;
   readonly observed: Observed;
+  /** This appsd's X-Appsd-Instance=; units another instance wrote are not touched. */
+  readonly instance?: string;
 }
 
 const ACTIVE = new Set(['active', 'activating', 'reloading', 'deactivating']);
@@ -73,7 +75,7 @@ class Phases {
   }
 }
 
-export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
+export function plan({ desired, protectedApps, observed, instance }: PlanInput): Plan {
   const phases = new Phases();
   const results: AppResult[] = [];
   const inventoryApps: Record<string, InventoryApp> = {};
@@ -82,16 +84,23 @@ export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
 
   for (const app of desired) {
     const previous = observed.inventory.apps[app.name];
-    const foreign = app.units.filter((u) => {
+    const foreign = app.units.flatMap((u) => {
       const file = unit(u.name).file;
-      return file !== undefined && file.owner === undefined;
+      return file !== undefined && !ownedBy(file, app.name, instance) ? [{ name: u.name, file }] : [];
     });
     if (foreign.length) {
       const one = foreign.length === 1;
+      const names = foreign.map((u) => u.name).join(', ');
+      const other = foreign.find((u) => u.file.owner !== undefined)?.file;
+      const whose = other
+        ? other.owner === app.name
+          ? `managed by another appsd (X-Appsd-Instance=${other.instance ?? '?'}, with another state directory)`
+          : `marked as app "${other.owner}"'s`
+        : 'not managed by appsd (no X-Appsd-App= line)';
       results.push({
         app: app.name,
         outcome: 'failed',
-        error: `${foreign.map((u) => u.name).join(', ')} already exist${one ? 's' : ''} and ${one ? 'is' : 'are'} not managed by appsd (no X-Appsd-App= line); appsd leaves ${one ? 'it' : 'them'} alone: rename the app or remove the unit`,
+        error: `${names} already exist${one ? 's' : ''} and ${one ? 'is' : 'are'} ${whose}; appsd leaves ${one ? 'it' : 'them'} alone: rename the app or remove the unit`,
       });
       if (previous) inventoryApps[app.name] = previous;
       continue;
@@ -109,7 +118,7 @@ export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
     }
     // Units the app had before but no longer needs (e.g. proxy -> native).
     const stale = (previous?.units ?? []).filter((n) => !app.units.some((u) => u.name === n));
-    removeUnits(app.name, stale, 'unit-dropped', phases, observed);
+    removeUnits(app.name, stale, 'unit-dropped', phases, observed, instance);
 
     const socketName = appUnitNames(app.name).socket;
     const socket = unit(socketName);
@@ -153,7 +162,7 @@ export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
       inventoryApps[name] = entry;
       continue;
     }
-    removeUnits(name, entry.units, 'manifest-removed', phases, observed);
+    removeUnits(name, entry.units, 'manifest-removed', phases, observed, instance);
     results.push({ app: name, outcome: 'removed' });
   }
 
@@ -169,21 +178,22 @@ export function plan({ desired, protectedApps, observed }: PlanInput): Plan {
 
 /**
  * Stop, disable and delete units of an app (or units an app no longer has).
- * Only files that carry appsd's marker are deleted: a unit replaced by hand
- * with one of the user's own is left alone.
+ * A unit whose file is no longer this appsd's (replaced by hand with one of
+ * the user's own, or taken by another appsd) is left alone entirely.
  */
-function removeUnits(app: string, names: readonly string[], reason: RemovalReason, phases: Phases, observed: Observed): void {
+function removeUnits(app: string, names: readonly string[], reason: RemovalReason, phases: Phases, observed: Observed, instance: string | undefined): void {
   // Socket first, so no new connection starts what is being stopped.
   const rank = (unit: string) => ({ socket: 0, service: 1, backend: 2 } as const)[unitRole(app, unit) ?? 'service'];
   const ordered = [...names].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
   for (const name of ordered) {
     const u = observed.units.get(name) ?? {};
+    if (u.file && !ownedBy(u.file, app, instance)) continue;
     const loaded = u.status && u.status.loadState !== 'not-found';
     if (!observed.online || (loaded && (ACTIVE.has(u.status!.activeState) || u.status!.activeState === 'failed'))) {
       phases.teardown.push({ kind: 'stop', app, unit: name, reason });
     }
     if (unitRole(app, name) === 'socket' && (!observed.online || u.enablement === 'enabled')) phases.teardown.push({ kind: 'disable', app, unit: name, reason });
-    if (u.file && u.file.owner !== undefined) phases.deletes.push({ kind: 'delete', app, unit: name, reason, before: u.file.text });
+    if (u.file) phases.deletes.push({ kind: 'delete', app, unit: name, reason, before: u.file.text });
   }
 }
 

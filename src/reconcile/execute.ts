@@ -8,7 +8,7 @@
 import { forEachLimited } from '../fs/atomic.js';
 import type { UnitDirectory } from '../fs/unit-dir.js';
 import { assertNever } from '../manifest/app.js';
-import type { Action, AppResult, Phase, UnitAction } from '../plan/actions.js';
+import type { Action, AppResult, Phase, UnitAction, WriteAction } from '../plan/actions.js';
 import type { Inventory } from '../plan/inventory.js';
 import type { Plan } from '../plan/plan.js';
 import type { SystemdPort } from '../plan/systemd-port.js';
@@ -33,15 +33,16 @@ export interface ExecuteResult {
 // trips, few enough not to flood the manager's job queue.
 const CONCURRENCY = 32;
 
-export async function execute(
-  plan: Plan,
-  units: UnitDirectory,
-  systemd: SystemdPort,
-  previous: Inventory,
-  onResult?: (result: ActionResult) => void,
-): Promise<ExecuteResult> {
-  const run = new Run(onResult);
-  for (const phase of plan.phases) await runPhase(phase, run, units, systemd);
+export interface ExecuteOptions {
+  readonly onResult?: (result: ActionResult) => void;
+  /** Why an action failed, beyond systemd's one word (`job failed`): e.g. the address a socket could not bind. */
+  readonly explain?: (action: UnitAction, error: unknown) => Promise<string | undefined>;
+}
+
+export async function execute(plan: Plan, units: UnitDirectory, systemd: SystemdPort, previous: Inventory, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+  const run = new Run(options);
+  const written: WriteAction[] = [];
+  for (const phase of plan.phases) await runPhase(phase, run, units, systemd, written);
 
   const failed = run.failedApps;
   const apps = plan.apps.map((a): AppResult => {
@@ -62,14 +63,23 @@ class Run {
   readonly results: ActionResult[] = [];
   readonly failedApps = new Map<string, string>();
 
-  constructor(private readonly onResult: ((result: ActionResult) => void) | undefined) {}
+  constructor(private readonly options: ExecuteOptions) {}
 
   record(action: Action, error?: unknown): void {
     const result: ActionResult = error === undefined ? { action, ok: true } : { action, ok: false, error: (error as Error).message };
-    if (error !== undefined && action.kind !== 'reload' && !this.failedApps.has(action.app)) {
-      this.failedApps.set(action.app, `${action.kind} ${action.unit}: ${(error as Error).message}`);
-    }
+    if (error !== undefined && action.kind !== 'reload') this.fail(action.app, `${action.kind} ${action.unit}: ${(error as Error).message}`);
     this.push(result);
+  }
+
+  /** A failed action, with the reason explained where possible. */
+  async recordFailure(action: UnitAction, error: unknown): Promise<void> {
+    const why = await this.options.explain?.(action, error).catch(() => undefined);
+    this.record(action, why ? new Error(`${(error as Error).message}: ${why}`) : error);
+  }
+
+  /** The app failed (its first failure is the one reported); its later actions are skipped. */
+  fail(app: string, message: string): void {
+    if (!this.failedApps.has(app)) this.failedApps.set(app, message);
   }
 
   /** True (and recorded as skipped) when an earlier action of the app failed. */
@@ -81,11 +91,27 @@ class Run {
 
   private push(result: ActionResult): void {
     this.results.push(result);
-    this.onResult?.(result);
+    this.options.onResult?.(result);
   }
 }
 
-async function runPhase(phase: Phase, run: Run, units: UnitDirectory, systemd: SystemdPort): Promise<void> {
+/**
+ * After the reload: did systemd load every unit just written? One it refuses
+ * (a setting it cannot parse: load state bad-setting or error) fails its app
+ * here, with the reason, rather than as a mysterious failure on the first
+ * connection. Validation should make this impossible; this is the proof.
+ */
+async function refusedUnits(written: readonly WriteAction[], run: Run, systemd: SystemdPort): Promise<void> {
+  if (written.length === 0) return;
+  const states = await systemd.listUnits(written.map((w) => w.unit));
+  for (const action of written) {
+    const state = states.get(action.unit)?.loadState;
+    if (state === undefined || state === 'loaded' || state === 'not-found') continue;
+    run.fail(action.app, `systemd refuses ${action.unit} (load state ${state}); systemd-analyze verify ${action.unit} says why`);
+  }
+}
+
+async function runPhase(phase: Phase, run: Run, units: UnitDirectory, systemd: SystemdPort, written: WriteAction[]): Promise<void> {
   switch (phase.kind) {
     case 'teardown':
       return perApp(phase.actions, run, (action) => runJob(systemd, action));
@@ -104,7 +130,10 @@ async function runPhase(phase: Phase, run: Run, units: UnitDirectory, systemd: S
       if (deletes.length) await units.sync();
       const writes = phase.actions.flatMap((a) => (a.kind === 'write' && !run.skip(a) ? [a] : []));
       const failed = await units.write(writes.map((a) => ({ unit: a.unit, text: a.after })));
-      for (const action of writes) run.record(action, failed.get(action.unit));
+      for (const action of writes) {
+        run.record(action, failed.get(action.unit));
+        if (!failed.has(action.unit)) written.push(action);
+      }
       return;
     }
     case 'enable': {
@@ -133,7 +162,9 @@ async function runPhase(phase: Phase, run: Run, units: UnitDirectory, systemd: S
         run.record(reload);
       } catch (error) {
         run.record(reload, error);
+        return;
       }
+      await refusedUnits(written, run, systemd);
       return;
     }
     default:
@@ -156,7 +187,7 @@ async function perApp<A extends JobAction>(actions: readonly A[], run: Run, job:
         await job(action);
         run.record(action);
       } catch (error) {
-        run.record(action, error);
+        await run.recordFailure(action, error);
       }
     }
   });

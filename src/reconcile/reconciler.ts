@@ -15,6 +15,8 @@ import type { SystemdPort } from '../plan/systemd-port.js';
 import { desiredUnits, type DesiredApp, type DesiredState, type RenderCache } from '../render/desired.js';
 import type { RenderOptions } from '../render/options.js';
 import { execute, type ActionResult, type ExecuteResult } from './execute.js';
+import { unitRole } from '../unit/names.js';
+import { whySocketFails } from './diagnose.js';
 import { acquireLock } from './lock.js';
 import { observe } from './observe.js';
 
@@ -85,14 +87,32 @@ export class Reconciler {
     const { state } = this.setup;
     const lock = options.dryRun ? undefined : await acquireLock(state.dir, options.lockWaitMs);
     try {
+      // A crashed appsd may have left temporary files: the lock says no
+      // other appsd of this state directory is writing now.
+      if (!options.dryRun) await Promise.all([this.setup.units.sweep(), state.sweep()]);
       const load = loadManifests(await this.setup.manifests.read(), this.checks);
       const inventory = await state.read();
       const planned = await this.planFor(load, inventory, systemd);
-      if (options.dryRun || planned.plan.actions.length === 0) return planned;
+      if (options.dryRun) return planned;
+      if (planned.plan.actions.length === 0) {
+        // Nothing to do in systemd, but the inventory may still be behind
+        // (an apply killed after removing an app's units): catch it up. An
+        // unchanged inventory is not written.
+        await state.write(planned.plan.inventory);
+        return planned;
+      }
       // Record intent first: units about to be written are in the inventory
       // before they exist, so a crash mid-pass can never orphan them.
       await state.write({ version: 1, apps: { ...inventory.apps, ...planned.plan.inventory.apps } });
-      const executed = await execute(planned.plan, this.setup.units, systemd, inventory, options.onResult);
+      const apps = new Map(planned.desired.map((d) => [d.name, d.app] as const));
+      const executed = await execute(planned.plan, this.setup.units, systemd, inventory, {
+        ...(options.onResult && { onResult: options.onResult }),
+        explain: async (action) => {
+          const app = apps.get(action.app);
+          const socketJob = (action.kind === 'start' || action.kind === 'restart') && unitRole(action.app, action.unit) === 'socket';
+          return app && socketJob ? whySocketFails(app.listen, this.setup.renderOptions.scope) : undefined;
+        },
+      });
       await state.write(executed.inventory);
       return { ...planned, executed };
     } finally {
@@ -105,7 +125,12 @@ export class Reconciler {
     const load = withLateProblems(loaded, rendered.failures);
     const texts = new Map(rendered.apps.flatMap((d) => d.units.map((u) => [u.name, u.text] as const)));
     const observed = await observe(this.setup.units, texts, inventory, systemd);
-    return { load, desired: rendered.apps, plan: plan({ desired: rendered.apps, protectedApps: protectedApps(load, inventory), observed }) };
+    const instance = this.setup.renderOptions.instance;
+    return {
+      load,
+      desired: rendered.apps,
+      plan: plan({ desired: rendered.apps, protectedApps: protectedApps(load, inventory), observed, ...(instance !== undefined && { instance }) }),
+    };
   }
 
   /**

@@ -1,12 +1,35 @@
-/** Where the programs the units run live. Defaults fit Debian, Fedora and most merged-/usr systems. */
+// What rendering needs besides the app: where the programs the units run
+// live (defaults fit Debian, Fedora and most merged-/usr systems), which
+// manager the units are for, and which appsd writes them.
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+
 export interface RenderOptions {
   readonly proxydPath: string;
   readonly podmanPath: string;
   readonly bashPath: string;
+  /** The manager the units are for: in the system manager, backends do not run as root unless the manifest says so. */
+  readonly scope: 'user' | 'system';
+  /**
+   * This appsd's identity (X-Appsd-Instance=), so that two appsd sharing a
+   * unit directory never take each other's units. Undefined: no such line
+   * (golden tests, which must not depend on a path).
+   */
+  readonly instance?: string;
 }
 
 export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
   proxydPath: '/usr/lib/systemd/systemd-socket-proxyd',
   podmanPath: '/usr/bin/podman',
   bashPath: '/bin/bash',
+  scope: 'user',
 };
+
+/** An appsd is its state directory (its inventory and its lock): the instance id is a short hash of its path. */
+export function instanceId(stateDir: string): string {
+  return createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16);
+}
+
+export function renderOptionsFor(scope: 'user' | 'system', stateDir: string): RenderOptions {
+  return { ...DEFAULT_RENDER_OPTIONS, scope, instance: instanceId(stateDir) };
+}

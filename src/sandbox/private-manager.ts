@@ -49,6 +49,24 @@ done
 exec "$SYSTEMD_BIN" --user
 `;
 
+// The reaper: started beside the manager, it waits for EOF on its standard
+// input, a pipe whose other end only this process holds. The kernel closes
+// that end when this process exits, however it exits (kill -9 included), and
+// the reaper then stops the manager and removes what it left, as stop() does.
+// $1 manager PID, $2 cgroup name, $3 root directory.
+const REAPER = `
+read -r _ || true
+kill -TERM "$1" 2>/dev/null
+i=0; while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+for round in 1 2 3 4 5 6 7 8 9 10; do
+  pids=$(for r in ${CGROUP_ROOTS.join(' ')}; do [ -d "$r/$2" ] && find "$r/$2" -name cgroup.procs -exec cat {} +; done 2>/dev/null)
+  [ -n "$pids" ] || break
+  kill -9 $pids 2>/dev/null; sleep 0.05
+done
+for r in ${CGROUP_ROOTS.join(' ')}; do [ -d "$r/$2" ] && find "$r/$2" -depth -type d -exec rmdir {} + 2>/dev/null; done
+rm -rf "$3"
+`;
+
 /** Why a private manager cannot run here, or undefined if it can. */
 export function privateManagerUnsupported(): string | undefined {
   if (process.getuid?.() !== 0) return 'a private systemd manager needs root (mount namespace, tmpfs, cgroups)';
@@ -99,8 +117,19 @@ export async function startPrivateManager(options: PrivateManagerOptions = {}): 
   const env = { ...dirs, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dirs.XDG_RUNTIME_DIR, 'bus')}` };
   let exited = false;
   child.once('exit', () => (exited = true));
+  // Detached (its own session): Ctrl-C in the terminal does not reach it.
+  const reaper = spawn('/bin/sh', ['-c', REAPER, 'appsd-reaper', String(child.pid), cgroup, root], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  reaper.unref();
+  (reaper.stdin as unknown as { unref?: () => void } | null)?.unref?.();
 
   const stop = async () => {
+    // This process cleans up itself: the reaper must not act on a PID that
+    // may be reused once the manager is gone.
+    try {
+      if (reaper.exitCode === null) process.kill(reaper.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
     if (!exited) {
       try {
         process.kill(child.pid!, 'SIGTERM');

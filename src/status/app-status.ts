@@ -33,6 +33,8 @@ export interface AppStatusInput {
   readonly units: ReadonlyMap<string, UnitStatus>;
   /** Details of the units detailsWanted named. */
   readonly details: ReadonlyMap<string, ServiceDetails>;
+  /** Why the socket cannot listen, when it failed and the adapter could tell (address in use, ...). */
+  readonly socketProblem?: string;
   /** How a file path is shown (relative to the working directory, say). */
   readonly display?: (file: string) => string;
 }
@@ -77,6 +79,8 @@ export function appStatus(input: AppStatusInput): AppStatus {
   if (manifest && !app) {
     const first = manifest.diagnostics[0];
     error = first ? `${display(first.file)}:${first.line}:${first.column}: ${first.message}` : 'invalid manifest';
+  } else if (socketState === 'failed') {
+    error = `the socket failed to listen${input.socketProblem ? `: ${input.socketProblem}` : ''}; the next pass starts it again`;
   } else if (backend === 'failed' && worker) {
     const d = details.get(worker.name);
     error = d?.statusText || `the last start failed (${d?.result ?? 'unknown'})`;

@@ -104,6 +104,9 @@ export class SystemdManager implements SystemdPort {
     const failed = new Promise<never>((_, reject) => {
       fail = reject;
       timer = setTimeout(() => reject(new SystemdUnavailableError(`${what}: no answer from systemd within ${CALL_TIMEOUT_MS / 1000} s`)), CALL_TIMEOUT_MS);
+      // The timer must not keep the process alive: a command that already
+      // failed (the bus is unreachable) exits at once instead of waiting it out.
+      timer.unref();
     });
     this.pending.add(fail);
     try {

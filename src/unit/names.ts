@@ -2,6 +2,18 @@
 // letters, digits, '-') keeps them free of escaping.
 import type { Activation } from '../manifest/app.js';
 
+const APP_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+export const APP_NAME_MAX = 48;
+
+/**
+ * An app name appsd can own units for: lower-case letters, digits and '-', at
+ * most 48, not ending in -backend (appsd-X-backend.service is app X's
+ * backend). Names read back from state are checked with it too.
+ */
+export function isAppName(name: string): boolean {
+  return APP_NAME.test(name) && name.length <= APP_NAME_MAX && !name.endsWith('-backend');
+}
+
 export interface AppUnitNames {
   /** appsd-NAME.socket: listens all the time; the only unit enabled. */
   readonly socket: string;

@@ -39,6 +39,11 @@ export class UnitFile {
     assertSingleLine(text, key);
     // A trailing backslash would join the next line to this directive.
     if (text.endsWith('\\')) throw new UnitValueError(`value of ${key}= ends with a backslash`);
+    // systemd refuses a unit whose line is longer than this (LONG_LINE_MAX).
+    const bytes = Buffer.byteLength(key) + 1 + Buffer.byteLength(text);
+    if (bytes >= MAX_LINE_BYTES) {
+      throw new UnitValueError(`the ${key}= line would be ${bytes} bytes, and systemd reads unit-file lines of at most ${MAX_LINE_BYTES - 1}: shorten the values that go into it`);
+    }
     this.section(sectionName).entries.push([key, text]);
     return this;
   }
@@ -90,6 +95,9 @@ export class UnitFile {
     return unit;
   }
 }
+
+/** systemd's LONG_LINE_MAX: 1 MiB, including the line's end. */
+export const MAX_LINE_BYTES = 1024 * 1024;
 
 function assertSingleLine(text: string, what: string): void {
   if (/[\n\r\0]/.test(text)) throw new UnitValueError(`${what} cannot contain a line break or NUL byte`);

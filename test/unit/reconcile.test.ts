@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
 import { DEFAULT_RENDER_OPTIONS } from '../../src/render/options.js';
 import { describeAction } from '../../src/plan/format.js';
+import { withLateProblems } from '../../src/manifest/load.js';
+import { APPS_DIR, load } from '../helpers/fixtures.js';
 import { echoApp, tempDirs, type Dirs } from '../helpers/dirs.js';
 import { FakeSystemd, jobFailed } from '../helpers/fake-systemd.js';
 
@@ -102,17 +104,22 @@ test('an app whose removal fails stays in the inventory, and the next pass remov
   t.deepEqual(dirs.unitFiles(), ['appsd-a-backend.service', 'appsd-a.service', 'appsd-a.socket']);
 });
 
-test('an app whose units cannot be rendered fails alone, at its field; the others converge', async (t) => {
+test('a NUL byte in an environment value is refused at its place; the other apps converge', async (t) => {
   const { dirs, systemd, reconciler } = setup(t);
-  // A NUL byte in an environment value: no unit file can hold it.
   dirs.write('bad.yaml', `${echoApp('bad', 8000)}  env:\n    TOKEN: "a\\0b"\n`);
   dirs.write('good.yaml', echoApp('good', 8010));
   const outcome = await reconciler.apply(systemd);
   const bad = outcome.load.manifests.find((m) => m.file.endsWith('bad.yaml'))!;
   t.is(bad.app, undefined);
-  t.deepEqual(bad.diagnostics.map((d) => `${d.line}:${d.column} ${d.code}`), ['7:12 unrenderable']);
-  t.regex(bad.diagnostics[0]!.message, /exec\.env\.TOKEN: .*NUL/);
+  t.deepEqual(bad.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message}`), ['7:12 bad-value exec.env.TOKEN: must not contain a NUL byte: no environment variable can hold one']);
   t.deepEqual(outcome.executed!.apps, [{ app: 'good', outcome: 'created' }]);
+});
+
+test('a problem found while rendering makes that manifest invalid, at its field, and only that one', (t) => {
+  const loaded = load({ 'a.yaml': echoApp('a', 8000) + '  env:\n    TOKEN: x\n', 'b.yaml': echoApp('b', 8010) });
+  const result = withLateProblems(loaded, [{ file: `${APPS_DIR}/a.yaml`, path: ['exec', 'env', 'TOKEN'], code: 'unrenderable', message: 'cannot be written' }]);
+  t.deepEqual(result.apps.map((a) => a.name), ['b']);
+  t.deepEqual(result.diagnostics.map((d) => `${d.file.slice(APPS_DIR.length + 1)}:${d.line}:${d.column}: ${d.code}: ${d.message}`), ['a.yaml:7:12: unrenderable: exec.env.TOKEN: cannot be written']);
 });
 
 test('a corrupt inventory is a permanent error with the file named', async (t) => {

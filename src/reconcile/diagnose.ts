@@ -1,0 +1,28 @@
+// Why a socket could not start. systemd's job result says only "failed" and,
+// without a journal, the reason (EADDRINUSE, EACCES) is nowhere to be read
+// over D-Bus. appsd tries the same bind itself: the error it gets is the
+// reason systemd got.
+import { createServer } from 'node:net';
+import { formatAddress, type ListenAddress } from '../manifest/address.js';
+
+export async function whySocketFails(addresses: readonly ListenAddress[], scope: 'user' | 'system'): Promise<string | undefined> {
+  for (const address of addresses) {
+    if (address.kind !== 'inet') continue;
+    const code = await tryBind(address.host, address.port);
+    if (code === 'EADDRINUSE') return `${formatAddress(address)} is already in use by another program`;
+    if (code === 'EACCES') {
+      return `permission denied binding ${formatAddress(address)}${address.port < 1024 && scope === 'user' ? ': ports below 1024 need privileges a user manager does not have (use a higher port, or the system manager)' : ''}`;
+    }
+    if (code === 'EADDRNOTAVAIL') return `${formatAddress(address)}: no network interface on this host has that address`;
+  }
+  return undefined;
+}
+
+/** The error code of binding host:port now, or undefined when the bind works (and is undone at once). */
+function tryBind(host: string | undefined, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    server.listen({ port, ...(host !== undefined && { host }), exclusive: true }, () => server.close(() => resolve(undefined)));
+  });
+}
