@@ -20,6 +20,8 @@ export class FakeSystemd implements SystemdPort {
   /** Return an error to make a call fail (checked before it takes effect). */
   failWhen: (method: Method, units: readonly string[]) => Error | undefined = () => undefined;
   closed = false;
+  /** Load states other than `loaded`, as systemd reports a unit it refuses (bad-setting, error). */
+  readonly loadStates = new Map<string, string>();
 
   private act(method: Method, units: readonly string[]): void {
     this.calls.push([method, ...units].join(' '));
@@ -38,7 +40,8 @@ export class FakeSystemd implements SystemdPort {
     const out = new Map<string, UnitStatus>();
     for (const name of names) {
       const u = this.units.get(name);
-      out.set(name, u ? { name, loadState: 'loaded', activeState: u.activeState, subState: u.subState } : { name, loadState: 'not-found', activeState: 'inactive', subState: 'dead' });
+      const loadState = this.loadStates.get(name) ?? (u ? 'loaded' : 'not-found');
+      out.set(name, { name, loadState, activeState: u?.activeState ?? 'inactive', subState: u?.subState ?? 'dead' });
     }
     return out;
   }

@@ -2,10 +2,10 @@
 // only the slow tier covered before (failure isolation, the enable fallback,
 // the inventory merge, phases run as planned), in milliseconds.
 import test from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
-import { DEFAULT_RENDER_OPTIONS } from '../../src/render/options.js';
+import { DEFAULT_RENDER_OPTIONS, renderOptionsFor } from '../../src/render/options.js';
 import { describeAction } from '../../src/plan/format.js';
 import { withLateProblems } from '../../src/manifest/load.js';
 import { APPS_DIR, load } from '../helpers/fixtures.js';
@@ -127,4 +127,86 @@ test('a corrupt inventory is a permanent error with the file named', async (t) =
   writeFileSync(join(dirs.stateDir, 'inventory.json'), '{"version": 7}');
   const error = await t.throwsAsync(reconciler.apply(systemd));
   t.regex(error!.message, /inventory\.json: unknown inventory format/);
+});
+
+test('a unit systemd refuses after the reload fails its app, with the reason; the others start', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  dirs.write('a.yaml', echoApp('a', 8000));
+  dirs.write('b.yaml', echoApp('b', 8010));
+  systemd.loadStates.set('appsd-a-backend.service', 'bad-setting');
+  const outcome = await reconciler.apply(systemd);
+  t.deepEqual(outcome.executed!.apps, [
+    { app: 'a', outcome: 'failed', error: 'systemd refuses appsd-a-backend.service (load state bad-setting); systemd-analyze verify appsd-a-backend.service says why' },
+    { app: 'b', outcome: 'created' },
+  ]);
+  t.deepEqual(changes(systemd).filter((c) => c.startsWith('start')), ['start appsd-b.socket']);
+});
+
+test('a socket that cannot bind says why: the address is in use', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  const { createServer } = await import('node:net');
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => squatter.close());
+  const port = (squatter.address() as { port: number }).port;
+  dirs.write('a.yaml', `name: a\nlisten: 127.0.0.1:${port}\nbackend: 127.0.0.1:${port === 65535 ? 65534 : port + 1}\nexec:\n  command: [/bin/true]\n`);
+  systemd.failWhen = (method, units) => (method === 'start' && units[0] === 'appsd-a.socket' ? jobFailed('appsd-a.socket') : undefined);
+  const outcome = await reconciler.apply(systemd);
+  t.regex(outcome.executed!.apps[0]!.error!, new RegExp(`start appsd-a\\.socket: start appsd-a\\.socket: job failed: 127\\.0\\.0\\.1:${port} is already in use by another program`));
+});
+
+test('two appsd sharing a unit directory never take or remove each other\'s units', async (t) => {
+  const { dirs, systemd } = setup(t);
+  const mine = Reconciler.forDirectories(dirs, renderOptionsFor('user', dirs.stateDir));
+  const other = tempDirs();
+  t.teardown(() => other.cleanup());
+  const theirs = Reconciler.forDirectories({ ...other, unitDir: dirs.unitDir }, renderOptionsFor('user', other.stateDir));
+  dirs.write('web.yaml', echoApp('web', 8000));
+  other.write('web.yaml', echoApp('web', 8100, 'theirs'));
+  await mine.apply(systemd);
+  const before = readFileSync(join(dirs.unitDir, 'appsd-web.socket'), 'utf8');
+  const clash = await theirs.apply(systemd);
+  t.is(clash.plan.apps[0]!.outcome, 'failed');
+  t.regex(clash.plan.apps[0]!.error!, /managed by another appsd \(X-Appsd-Instance=[0-9a-f]{16}/);
+  t.is(readFileSync(join(dirs.unitDir, 'appsd-web.socket'), 'utf8'), before);
+  // The other one, told its app is gone, removes nothing of ours either.
+  other.remove('web.yaml');
+  await theirs.apply(systemd);
+  t.is(readFileSync(join(dirs.unitDir, 'appsd-web.socket'), 'utf8'), before);
+});
+
+test('after a crash: temporary files of dead writers are swept, a live writer\'s kept; a stale inventory is caught up without touching systemd', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  dirs.write('a.yaml', echoApp('a', 8000));
+  dirs.write('b.yaml', echoApp('b', 8010));
+  await reconciler.apply(systemd);
+  // An apply killed after removing b's units, before saving the inventory.
+  dirs.remove('b.yaml');
+  for (const unit of ['appsd-b.socket', 'appsd-b.service', 'appsd-b-backend.service']) unlinkSync(join(dirs.unitDir, unit));
+  systemd.units.delete('appsd-b.socket');
+  const dead = '.appsd-a.socket.appsd-tmp-999999-abcd1234';
+  const live = `.appsd-a.socket.appsd-tmp-${process.pid}-abcd1234`;
+  writeFileSync(join(dirs.unitDir, dead), 'half');
+  writeFileSync(join(dirs.unitDir, live), 'in flight');
+  writeFileSync(join(dirs.stateDir, '.inventory.json.appsd-tmp-999999-00ff'), '{');
+  systemd.reset();
+  const outcome = await reconciler.apply(systemd);
+  t.is(outcome.plan.actions.length, 0);
+  t.deepEqual(changes(systemd), []);
+  const inventory = JSON.parse(readFileSync(join(dirs.stateDir, 'inventory.json'), 'utf8')) as { apps: Record<string, unknown> };
+  t.deepEqual(Object.keys(inventory.apps), ['a']);
+  t.false(existsSync(join(dirs.unitDir, dead)));
+  t.true(existsSync(join(dirs.unitDir, live)));
+  t.false(existsSync(join(dirs.stateDir, '.inventory.json.appsd-tmp-999999-00ff')));
+});
+
+test('a crafted inventory naming a path outside the unit directory is refused before any file operation', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  const victim = join(dirs.root, 'victim.service');
+  writeFileSync(victim, '[Unit]\nX-Appsd-App=x\n');
+  writeFileSync(join(dirs.stateDir, 'inventory.json'), JSON.stringify({ version: 1, apps: { x: { manifest: '/m.yaml', units: ['../victim.service'] } } }));
+  const error = await t.throwsAsync(reconciler.apply(systemd));
+  t.regex(error!.message, /inventory\.json: app "x": lists unit "\.\.\/victim\.service", which is not one of its units/);
+  t.true(existsSync(victim));
+  t.deepEqual(changes(systemd), []);
 });
