@@ -43,7 +43,7 @@ test('environment values and command arguments are taken as written, not as YAML
   const units = unitsOf({ 'app.yaml': EXEC('[/bin/echo, 01234, 1.10, 0x10, true, 1e3]', '  env: {ZIP: 01234, VERSION: 1.10, MASK: 0x10, ON: yes, FLAG: true}\n') }, 'app');
   const service = UnitFile.parse(units['appsd-app-backend.service']!);
   t.deepEqual(parseExecLine(service.get('Service', 'ExecStart')[0]!, {}), ['/bin/echo', '01234', '1.10', '0x10', 'true', '1e3']);
-  t.deepEqual(service.get('Service', 'Environment').map((l) => parseEnvironmentLine(l, {})), [{ FLAG: 'true' }, { MASK: '0x10' }, { ON: 'yes' }, { VERSION: '1.10' }, { ZIP: '01234' }]);
+  t.deepEqual(service.get('Service', 'Environment').map((l) => parseEnvironmentLine(l)), [{ FLAG: 'true' }, { MASK: '0x10' }, { ON: 'yes' }, { VERSION: '1.10' }, { ZIP: '01234' }]);
 });
 
 test('a unit-file line longer than systemd reads is refused when rendering, at the field', (t) => {
