@@ -40,4 +40,17 @@ realTier('sandbox', privateManagerUnsupported(), () => {
     t.false(existsSync(root), 'the sandbox is removed');
     await t.throwsAsync(get(18460, '/', 1000));
   });
+
+  test('however appsd ends (kill -9 included), the sandbox manager and its apps go with it', async (t) => {
+    const apps = appsDir({ 'reap.yaml': execApp(18470, 18471, 'reaped') });
+    const watch = new WatchProcess(['--sandbox', '--apps-dir', apps], { DBUS_SESSION_BUS_ADDRESS: '', XDG_RUNTIME_DIR: '' });
+    const line = await watch.waitForLine(/started a private one for this session \((\/tmp\/appsd-[^)]+)\)/, 20_000);
+    const root = /\((\/tmp\/appsd-[^)]+)\)/.exec(watch.lines[line]!)![1]!;
+    await watch.waitForLine(/apps: reap on 127\.0\.0\.1:18470/);
+    t.is(await get(18470), 'reaped');
+    watch.signal('SIGKILL');
+    await watch.exited;
+    await waitFor(async () => !existsSync(root), 10_000, 'the reaper to remove the sandbox');
+    await t.throwsAsync(get(18470, '/', 1000));
+  });
 });
