@@ -58,6 +58,8 @@ export class Controller {
   private firstEventAt: number | undefined;
   private batchEvents = 0;
   private resyncTimer: NodeJS.Timeout | undefined;
+  /** The one pending retry: a new failure replaces it, so retries never multiply. */
+  private retryTimer: NodeJS.Timeout | undefined;
   private pullTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -147,8 +149,16 @@ export class Controller {
   async stop(): Promise<void> {
     this.stopping = true;
     notifySystemd({ stopping: true });
-    for (const t of [this.timer, this.resyncTimer, this.pullTimer]) if (t) clearTimeout(t);
-    await this.running;
+    for (const t of [this.timer, this.resyncTimer, this.pullTimer, this.retryTimer]) if (t) clearTimeout(t);
+    if (this.backoffMs > 0) {
+      // systemd has been failing: a pass in flight is most likely waiting on
+      // a dead bus. Closing the connection fails its calls at once, and a
+      // reconnect in progress is not waited for beyond a moment.
+      this.manager?.close();
+      await Promise.race([this.running, new Promise((resolve) => setTimeout(resolve, 500))]);
+    } else {
+      await this.running;
+    }
     await this.watcher?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     this.manager?.close();
@@ -222,7 +232,11 @@ export class Controller {
       log.log(DEBUG, `pass (${reason}): no changes, ${durationMs} ms`);
     }
     if (failedApps.length) this.retryLater(`apps failed: ${failedApps.join(', ')}`);
-    else this.backoffMs = 0;
+    else {
+      this.backoffMs = 0;
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
   }
 
   /** Invalid manifests and app errors are reported once per change, not on every pass. */
@@ -241,7 +255,12 @@ export class Controller {
     const { firstMs, maxMs } = this.o.backoff ?? DEFAULT_BACKOFF;
     this.backoffMs = Math.min(maxMs, this.backoffMs ? this.backoffMs * 2 : firstMs);
     this.o.log.log(WARNING, `${why}; retrying in ${this.backoffMs / 1000}s`);
-    setTimeout(() => void this.passNow('retry'), this.backoffMs).unref();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.passNow('retry');
+    }, this.backoffMs);
+    this.retryTimer.unref();
   }
 
   private scheduleResync(): void {

@@ -114,3 +114,31 @@ test('a permanent failure is reported once and not retried; fixing the input res
   t.is(c.status().lastPass?.result, 'ok');
   t.deepEqual(c.status().lastPass?.changes, [{ app: 'a', outcome: 'created' }]);
 });
+
+test('during an outage, other triggers do not multiply the retries; stopping does not wait for a dead bus', async (t) => {
+  let attempts = 0;
+  let hang = false;
+  const { c, log } = controller(t, {
+    backoff: { firstMs: 20, maxMs: 40 },
+    connect: () => {
+      attempts++;
+      // The last attempt never answers, as a connect to a dead bus can.
+      if (hang) return new Promise<never>(() => {});
+      return Promise.reject(new SystemdUnavailableError('the bus is gone'));
+    },
+  });
+  await c.start();
+  // Resyncs and events during the outage each run a pass too.
+  for (let i = 0; i < 5; i++) await c.passNow('resync');
+  await log.until(/retrying in/, 12);
+  const before = attempts;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // One retry chain: at most one attempt per 40 ms, not one per trigger.
+  t.true(attempts - before <= 6, `${attempts - before} attempts in 200 ms`);
+  hang = true;
+  const stuck = attempts + 1;
+  while (attempts < stuck) await new Promise((resolve) => setTimeout(resolve, 10)); // the next retry is now stuck connecting
+  const started = Date.now();
+  await c.stop();
+  t.true(Date.now() - started < 1500, `stop took ${Date.now() - started} ms`);
+});
