@@ -1,7 +1,7 @@
 // `appsd install` / `appsd uninstall`: appsd watch as a service of the chosen
 // manager, restarted on failure, ready once its first pass is done.
 import { readFile, unlink, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { escapeSpecifiers, formatCommandLine } from '../unit/escape.js';
@@ -20,9 +20,17 @@ export interface InstallOptions {
   readonly resync?: string;
 }
 
-export function controllerUnit(locations: Locations, options: InstallOptions): string {
+/** The program the installed service runs: this node and this appsd. */
+export function controllerProgram(): { readonly node: string; readonly main: string; readonly stable: boolean } {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const args = [process.execPath, main, 'watch', `--${locations.scope}`, '--apps-dir', locations.appsDir, '--unit-dir', locations.unitDir, '--state-dir', locations.stateDir];
+  // A package installed by npm (npm install -g) lives under node_modules and
+  // stays where it is; a checkout can be moved, deleted or rebuilt at any time.
+  return { node: process.execPath, main, stable: main.split(sep).includes('node_modules') };
+}
+
+export function controllerUnit(locations: Locations, options: InstallOptions): string {
+  const { node, main } = controllerProgram();
+  const args = [node, main, 'watch', `--${locations.scope}`, '--apps-dir', locations.appsDir, '--unit-dir', locations.unitDir, '--state-dir', locations.stateDir];
   if (options.pull) args.push('--pull', options.pull);
   if (options.resync) args.push('--resync', options.resync);
   const unit = new UnitFile();
@@ -52,6 +60,13 @@ export async function installCommand(locations: Locations, options: InstallOptio
   const existing = await readFile(path, 'utf8').catch(() => undefined);
   if (existing !== undefined && !existing.includes(`${CONTROLLER_MARKER}=yes`)) {
     throw new UsageError(`${path} exists and was not written by appsd install; appsd leaves it alone`);
+  }
+  const program = controllerProgram();
+  if (!program.stable) {
+    process.stderr.write(
+      `appsd install: the service will run ${program.main}, from this checkout: moving, deleting or rebuilding it stops the controller.\n` +
+        `  For a lasting install: npm install -g (in the checkout, or of the package), then run appsd install from that installation.\n`,
+    );
   }
   const text = controllerUnit(locations, options);
   const manager = await connectManager(locations.scope, false);

@@ -3,7 +3,12 @@
 import { queryController, type ControllerStatus } from '../controller/status-socket.js';
 import { StateStore } from '../fs/state-store.js';
 import { nameFromFile } from '../manifest/normalize.js';
-import type { ServiceDetails } from '../plan/systemd-port.js';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ServiceDetails, SystemdPort } from '../plan/systemd-port.js';
+import { UnitFile } from '../unit/unitfile.js';
+import { CONTROLLER_UNIT } from './install.js';
 import { appStatus, detailsWanted, type AppStatus } from '../status/app-status.js';
 import { whySocketFails } from '../reconcile/diagnose.js';
 import { appUnitNames, unitsOf } from '../unit/names.js';
@@ -44,11 +49,12 @@ export async function statusCommand(locations: Locations, json: boolean): Promis
       });
     });
     const controller = await queryController(locations.stateDir);
+    const installed = await installedController(locations, manager);
     const invalid = apps.some((a) => !a.valid);
     if (json) {
-      process.stdout.write(JSON.stringify({ apps, controller: controller ?? null }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ apps, controller: controller ?? null, installed: installed ?? null }, null, 2) + '\n');
     } else {
-      process.stdout.write(formatStatus(apps, controller) + '\n');
+      process.stdout.write(formatStatus(apps, controller, installed) + '\n');
     }
     return invalid ? EXIT_ERROR : EXIT_OK;
   } finally {
@@ -56,7 +62,34 @@ export async function statusCommand(locations: Locations, json: boolean): Promis
   }
 }
 
-function formatStatus(apps: readonly AppStatus[], controller: ControllerStatus | undefined): string {
+/** The controller service `appsd install` wrote, and whether it can run. */
+interface InstalledController {
+  readonly unit: string;
+  /** The node and appsd the service runs. */
+  readonly program: readonly string[];
+  /** Why it cannot start, when that can be told (a program that is gone). */
+  readonly problem: string | null;
+  readonly state: string;
+}
+
+async function installedController(locations: Locations, manager: SystemdPort): Promise<InstalledController | undefined> {
+  const path = join(locations.unitDir, CONTROLLER_UNIT);
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const execStart = UnitFile.parse(text).get('Service', 'ExecStart')[0] ?? '';
+  // The first two words: node and main.js (appsd writes them bare or quoted).
+  const program = [...execStart.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].slice(0, 2).map((m) => m[1] ?? m[2]!);
+  const missing = program.find((p) => !existsSync(p));
+  const state = (await manager.listUnits([CONTROLLER_UNIT])).get(CONTROLLER_UNIT);
+  return {
+    unit: path,
+    program,
+    problem: missing ? `${missing} does not exist any more: the installed controller cannot start; run appsd install again from where appsd now is` : null,
+    state: state?.loadState === 'loaded' ? state.activeState : state?.loadState ?? 'unknown',
+  };
+}
+
+function formatStatus(apps: readonly AppStatus[], controller: ControllerStatus | undefined, installed: InstalledController | undefined): string {
   const rows = [['APP', 'SOCKET', 'BACKEND', 'LAST ACTIVATED', 'IDLE', 'MANIFEST']];
   for (const a of apps) {
     const backend = a.backend === 'stopped' ? 'stopped (scaled to zero)' : a.backend ?? '-';
@@ -67,6 +100,8 @@ function formatStatus(apps: readonly AppStatus[], controller: ControllerStatus |
   for (const a of apps) if (a.error) lines.push(`${a.name}: ${a.error}`);
   if (apps.length === 0) lines.push('(no apps)');
   lines.push('');
+  if (installed?.problem) lines.push(`installed controller (${displayPath(installed.unit)}, ${installed.state}): ${installed.problem}`);
+  else if (installed && installed.state === 'failed') lines.push(`installed controller (${displayPath(installed.unit)}) failed: systemctl status ${CONTROLLER_UNIT} says why`);
   if (!controller) lines.push('controller: not running (appsd watch, or appsd install to run it as a service)');
   else {
     const p = controller.lastPass;

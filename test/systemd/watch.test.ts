@@ -226,6 +226,7 @@ function registerTests() {
     const m = t.context.manager;
     const install = await w.appsd('install', '--resync', '1min');
     t.is(install.code, 0, install.stdout + install.stderr);
+    t.regex(install.stderr, /the service will run .*dist\/cli\/main\.js, from this checkout: moving, deleting or rebuilding it stops the controller/);
     t.is(await activeState(m, 'appsd.service'), 'active', 'ready: its first pass is done');
     t.is(await systemctl(m, 'is-enabled', 'appsd.service'), 'enabled');
     w.write('i.yaml', execApp(18440, 18441, 'installed'));
@@ -238,6 +239,14 @@ function registerTests() {
     await waitFor(async () => Number(await systemctl(m, 'show', '-p', 'MainPID', '--value', 'appsd.service')) > 0 && Number(await systemctl(m, 'show', '-p', 'MainPID', '--value', 'appsd.service')) !== mainPid && (await activeState(m, 'appsd.service')) === 'active', 15_000, 'a restart');
     rmSync(join(w.apps, 'i.yaml'));
     await waitFor(async () => !existsSync(join(w.unitDir, 'appsd-i.socket')), 5000, 'the app to be removed');
+    // A controller whose program went away (the checkout moved): status says so.
+    const unitPath = join(w.unitDir, 'appsd.service');
+    const unitText = readFileSync(unitPath, 'utf8');
+    writeFileSync(unitPath, unitText.replace(/ \S*dist\/cli\/main\.js /, ' /gone/checkout/dist/cli/main.js '));
+    const moved = await w.appsd('status');
+    t.regex(moved.stdout, /installed controller \(.*appsd\.service, active\): \/gone\/checkout\/dist\/cli\/main\.js does not exist any more: the installed controller cannot start/);
+    t.like(JSON.parse((await w.appsd('status', '--json')).stdout).installed, { program: [process.execPath, '/gone/checkout/dist/cli/main.js'] });
+    writeFileSync(unitPath, unitText);
     const uninstall = await w.appsd('uninstall');
     t.is(uninstall.code, 0, uninstall.stderr);
     t.false(existsSync(join(w.unitDir, 'appsd.service')));
