@@ -6,7 +6,7 @@ export type Severity = 'error' | 'warning';
 /** Every diagnostic code appsd emits: stable identifiers for scripts (docs/cli.md lists them). */
 export const DIAGNOSTIC_CODES = [
   // reading the file
-  'binary', 'too-large', 'unreadable', 'not-a-file',
+  'binary', 'too-large', 'unreadable', 'not-a-file', 'unsafe-permissions',
   // YAML
   'yaml-syntax', 'duplicate-key', 'tab-indent', 'multiple-documents', 'empty-manifest', 'not-a-mapping', 'alias-limit',
   // the schema

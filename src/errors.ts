@@ -10,6 +10,11 @@ export class TransientError extends Error {
   override name = 'TransientError';
 }
 
+/** A permanent failure the user can fix (a corrupt or untrusted state file): printed as a message, not a stack. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
 export function isTransient(error: unknown): boolean {
   return error instanceof TransientError;
 }

@@ -2,6 +2,7 @@
 // message rather than a stack trace.
 import { access, constants, stat } from 'node:fs/promises';
 import { readManifestSources } from '../fs/manifest-dir.js';
+import { unsafeOwnership } from '../fs/ownership.js';
 import { StateStore } from '../fs/state-store.js';
 import { loadManifests, withLateProblems, type LoadResult } from '../manifest/load.js';
 import { EMPTY_INVENTORY, keptPorts } from '../plan/inventory.js';
@@ -10,6 +11,7 @@ import { renderOptionsFor } from '../render/options.js';
 import { UsageError, type Locations } from './context.js';
 
 export async function loadAppsDir(appsDir: string): Promise<LoadResult> {
+  await checkAppsDir(appsDir);
   try {
     return loadManifests(await readManifestSources(appsDir));
   } catch (error) {
@@ -37,12 +39,16 @@ export async function loadAndRender(locations: Locations): Promise<{ load: LoadR
  * checking every manifest twice.
  */
 export async function checkAppsDir(appsDir: string): Promise<void> {
+  let unsafe: string | undefined;
   try {
-    if (!(await stat(appsDir)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    const s = await stat(appsDir);
+    if (!s.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     await access(appsDir, constants.R_OK | constants.X_OK);
+    unsafe = unsafeOwnership(`apps directory ${appsDir}`, s);
   } catch (error) {
     throw usageErrorFor(appsDir, error);
   }
+  if (unsafe) throw new UsageError(unsafe);
 }
 
 function usageErrorFor(appsDir: string, error: unknown): Error {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveLocations, UsageError } from './context.js';
 import { EXIT_ERROR } from './exit-codes.js';
+import { InputError } from '../errors.js';
 import { parseTimespan } from '../manifest/timespan.js';
 
 const HELP = `appsd: socket-activated, scale-to-zero services from YAML manifests
@@ -148,6 +149,8 @@ main(process.argv.slice(2)).then(
     const e = error as Error & { code?: string };
     if (error instanceof UsageError || e.code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`appsd: ${e.message}\nRun 'appsd --help' for usage.\n`);
+    } else if (error instanceof InputError) {
+      process.stderr.write(`appsd: ${e.message}\n`);
     } else {
       process.stderr.write(`appsd: internal error: ${e.stack ?? String(error)}\n`);
     }

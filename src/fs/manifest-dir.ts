@@ -4,6 +4,7 @@
 import { lstatSync, statSync } from 'node:fs';
 import { readdir, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { unsafeOwnership } from './ownership.js';
 import { NotARegularFileError, readRegularFile, TooLargeError } from './read.js';
 import type { ManifestSource } from '../manifest/load.js';
 
@@ -76,6 +77,8 @@ async function cachedSource(file: string, cache: SourceCache): Promise<ManifestS
  */
 async function readSource(file: string): Promise<ManifestSource> {
   try {
+    const unsafe = unsafeOwnership(file, statSync(file));
+    if (unsafe) return { file, error: { code: 'unsafe-permissions', message: unsafe } };
     const link = lstatSync(file);
     if (link.isSymbolicLink()) {
       const target = await realpath(file);

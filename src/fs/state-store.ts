@@ -1,7 +1,10 @@
 // Adapter: the inventory file in appsd's state directory.
+import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sweepTempFiles, writeFileAtomic } from './atomic.js';
+import { InputError } from '../errors.js';
+import { unsafeOwnership } from './ownership.js';
 import { readRegularFile } from './read.js';
 
 const MAX_INVENTORY_BYTES = 64 * 1024 * 1024;
@@ -16,18 +19,25 @@ export class StateStore {
   }
 
   async read(): Promise<Inventory> {
+    // The inventory says which units appsd may stop and delete: trust it
+    // only where nobody else can write.
+    for (const path of [this.dir, this.file]) {
+      const s = statSync(path, { throwIfNoEntry: false });
+      const unsafe = s && unsafeOwnership(path, s);
+      if (unsafe) throw new InputError(`state: ${unsafe}`);
+    }
     let text: string;
     try {
       text = (await readRegularFile(this.file, MAX_INVENTORY_BYTES)).toString('utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_INVENTORY;
-      throw new Error(`${this.file}: ${(error as Error).message}; move it aside to start afresh`);
+      throw new InputError(`${this.file}: ${(error as Error).message}; move it aside to start afresh`);
     }
     this.lastWritten = text;
     try {
       return parseInventory(text);
     } catch (error) {
-      throw new Error(`${this.file}: ${(error as Error).message}; move it aside to start afresh`);
+      throw new InputError(`${this.file}: ${(error as Error).message}; move it aside to start afresh`);
     }
   }
 

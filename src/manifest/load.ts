@@ -13,7 +13,7 @@ import { parseManifest, type ParsedManifest, type Path, type Span } from './sour
 /** A manifest file as the adapter found it: its text, or a problem reading it. */
 export type ManifestSource =
   | { readonly file: string; readonly text: string }
-  | { readonly file: string; readonly error: { code: 'binary' | 'too-large' | 'unreadable' | 'not-a-file'; message: string } };
+  | { readonly file: string; readonly error: { code: 'binary' | 'too-large' | 'unreadable' | 'not-a-file' | 'unsafe-permissions'; message: string } };
 
 export interface LoadedManifest {
   readonly file: string;

@@ -2,7 +2,7 @@
 // every command stays bounded, and prints nothing it should not.
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appsDir, CLI, runCli } from '../helpers/cli.js';
@@ -76,4 +76,33 @@ test('a reader that goes away (appsd render | head -c 1) is not an error', async
   await new Promise((resolve) => child.on('close', resolve));
   t.is(out.trim(), '0', err);
   t.false(err.includes('EPIPE'), err);
+});
+
+test('manifests and directories others can write are refused, naming the path, owner and mode', async (t) => {
+  const dir = appsDir({ 'ok.yaml': GOOD, 'open.yaml': GOOD.replace('8080', '8090').replace('8081', '8091'), 'theirs.yaml': GOOD.replace('8080', '8092').replace('8081', '8093') });
+  chmodSync(join(dir, 'open.yaml'), 0o666);
+  chownSync(join(dir, 'theirs.yaml'), 4321, 4321);
+  const result = await runCli(['validate', '--apps-dir', dir]);
+  t.is(result.code, 2);
+  t.regex(result.stdout, /open\.yaml:1:1: .*open\.yaml can be written by anyone \(mode 0666\); appsd trusts only what its own user can write/);
+  t.regex(result.stdout, /theirs\.yaml:1:1: .*theirs\.yaml is owned by user 4321/);
+  t.regex(result.stdout, /valid: ok/);
+  // A symlink is judged by its target.
+  const target = join(mkdtempSync(join(tmpdir(), 'appsd-target-')), 'web.yaml');
+  writeFileSync(target, GOOD);
+  chmodSync(target, 0o664);
+  const linked = appsDir({});
+  symlinkSync(target, join(linked, 'web.yaml'));
+  t.regex((await runCli(['validate', '--apps-dir', linked])).stdout, /web\.yaml can be written by its group \(mode 0664\)/);
+  // The directory itself.
+  chmodSync(dir, 0o777);
+  const open = await runCli(['validate', '--apps-dir', dir]);
+  t.is(open.code, 2);
+  t.regex(open.stderr, /apps directory .* can be written by anyone \(mode 0777\)/);
+  // The state directory.
+  const state = mkdtempSync(join(tmpdir(), 'appsd-state-'));
+  chmodSync(state, 0o777);
+  const diff = await runCli(['diff', '--offline', '--apps-dir', linked, '--state-dir', state]);
+  t.is(diff.code, 2);
+  t.regex(diff.stderr, /state: .* can be written by anyone \(mode 0777\)/);
 });
