@@ -40,6 +40,8 @@ export interface PlanInput {
   readonly observed: Observed;
   /** This appsd's X-Appsd-Instance=; units another instance wrote are not touched. */
   readonly instance?: string;
+  /** Apps that must not be converged now, and why (found by an adapter: a listen path that is not appsd's). */
+  readonly refused?: ReadonlyMap<string, string>;
 }
 
 const ACTIVE = new Set(['active', 'activating', 'reloading', 'deactivating']);
@@ -75,7 +77,7 @@ class Phases {
   }
 }
 
-export function plan({ desired, protectedApps, observed, instance }: PlanInput): Plan {
+export function plan({ desired, protectedApps, observed, instance, refused }: PlanInput): Plan {
   const phases = new Phases();
   const results: AppResult[] = [];
   const inventoryApps: Record<string, InventoryApp> = {};
@@ -84,6 +86,12 @@ export function plan({ desired, protectedApps, observed, instance }: PlanInput):
 
   for (const app of desired) {
     const previous = observed.inventory.apps[app.name];
+    const refusal = refused?.get(app.name);
+    if (refusal !== undefined) {
+      results.push({ app: app.name, outcome: 'failed', error: refusal });
+      if (previous) inventoryApps[app.name] = previous;
+      continue;
+    }
     const foreign = app.units.flatMap((u) => {
       const file = unit(u.name).file;
       return file !== undefined && !ownedBy(file, app.name, instance) ? [{ name: u.name, file }] : [];

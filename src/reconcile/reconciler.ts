@@ -15,7 +15,9 @@ import type { SystemdPort } from '../plan/systemd-port.js';
 import { desiredUnits, type DesiredApp, type DesiredState, type RenderCache } from '../render/desired.js';
 import type { RenderOptions } from '../render/options.js';
 import { execute, type ActionResult, type ExecuteResult } from './execute.js';
-import { unitRole } from '../unit/names.js';
+import { unixListenProblem } from '../fs/socket-paths.js';
+import type { Observed } from '../plan/observed.js';
+import { appUnitNames, unitRole } from '../unit/names.js';
 import { whySocketFails } from './diagnose.js';
 import { acquireLock } from './lock.js';
 import { observe } from './observe.js';
@@ -28,6 +30,8 @@ export interface ReconcilerSetup {
   readonly renderOptions: RenderOptions;
   /** Keep parsed manifests and rendered units between passes (the controller). */
   readonly cache?: boolean;
+  /** The manager's runtime directory (/run, or $XDG_RUNTIME_DIR): unix sockets may go there. */
+  readonly runtimeDir?: string;
 }
 
 export interface PassPlan {
@@ -59,12 +63,14 @@ export class Reconciler {
   /** A reconciler over the usual adapters for these directories. */
   static forDirectories(dirs: Directories, renderOptions: RenderOptions, options: { readonly cache?: boolean } = {}): Reconciler {
     const cache = options.cache ?? false;
+    const runtimeDir = renderOptions.scope === 'system' ? '/run' : process.env['XDG_RUNTIME_DIR'] || undefined;
     return new Reconciler({
       manifests: new ManifestDirectory(dirs.appsDir, { cache }),
       units: new UnitDirectory(dirs.unitDir, { cache }),
       state: new StateStore(dirs.stateDir),
       renderOptions,
       cache,
+      ...(runtimeDir !== undefined && { runtimeDir }),
     });
   }
 
@@ -126,11 +132,31 @@ export class Reconciler {
     const texts = new Map(rendered.apps.flatMap((d) => d.units.map((u) => [u.name, u.text] as const)));
     const observed = await observe(this.setup.units, texts, inventory, systemd);
     const instance = this.setup.renderOptions.instance;
+    const refused = this.unixPathProblems(rendered.apps, observed);
     return {
       load,
       desired: rendered.apps,
-      plan: plan({ desired: rendered.apps, protectedApps: protectedApps(load, inventory), observed, ...(instance !== undefined && { instance }) }),
+      plan: plan({ desired: rendered.apps, protectedApps: protectedApps(load, inventory), observed, refused, ...(instance !== undefined && { instance }) }),
     };
+  }
+
+  /** Apps whose unix listen path appsd must not use (see fs/socket-paths.ts). */
+  private unixPathProblems(desired: readonly DesiredApp[], observed: Observed): Map<string, string> {
+    const problems = new Map<string, string>();
+    for (const d of desired) {
+      for (const address of d.app.listen) {
+        if (address.kind !== 'unix') continue;
+        // The path is appsd's own if the app's applied socket listens there.
+        const socket = observed.units.get(appUnitNames(d.name).socket)?.file;
+        const ours = socket !== undefined && socket.owner === d.name && socket.text.split('\n').includes(`ListenStream=${address.path}`);
+        const problem = unixListenProblem(address.path, this.setup.runtimeDir, ours);
+        if (problem) {
+          problems.set(d.name, problem);
+          break;
+        }
+      }
+    }
+    return problems;
   }
 
   /**

@@ -2,9 +2,12 @@
 // only the slow tier covered before (failure isolation, the enable fallback,
 // the inventory merge, phases run as planned), in milliseconds.
 import test from 'ava';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
+import { ManifestDirectory } from '../../src/fs/manifest-dir.js';
+import { StateStore } from '../../src/fs/state-store.js';
+import { UnitDirectory } from '../../src/fs/unit-dir.js';
 import { DEFAULT_RENDER_OPTIONS, renderOptionsFor } from '../../src/render/options.js';
 import { describeAction } from '../../src/plan/format.js';
 import { withLateProblems } from '../../src/manifest/load.js';
@@ -209,4 +212,48 @@ test('a crafted inventory naming a path outside the unit directory is refused be
   t.regex(error!.message, /inventory\.json: app "x": lists unit "\.\.\/victim\.service", which is not one of its units/);
   t.true(existsSync(victim));
   t.deepEqual(changes(systemd), []);
+});
+
+test('unix listen paths: never on an existing file or a foreign socket, never in a system or shared directory; appsd\'s own socket is fine', async (t) => {
+  const { dirs, systemd } = setup(t);
+  const runtimeDir = join(dirs.root, 'run');
+  mkdirSync(runtimeDir);
+  const reconciler = new Reconciler({
+    manifests: new ManifestDirectory(dirs.appsDir),
+    units: new UnitDirectory(dirs.unitDir),
+    state: new StateStore(dirs.stateDir),
+    renderOptions: DEFAULT_RENDER_OPTIONS,
+    runtimeDir,
+  });
+  let port = 9300;
+  const unixApp = (name: string, path: string) => `name: ${name}\nlisten: ${path}\nbackend: 127.0.0.1:${port++}\nexec:\n  command: [/bin/true]\n`;
+  const precious = join(dirs.root, 'precious.db');
+  writeFileSync(precious, 'data');
+  dirs.write('file.yaml', unixApp('file', precious));
+  dirs.write('etc.yaml', unixApp('etc', '/etc/appsd-test.sock'));
+  dirs.write('shared.yaml', unixApp('shared', '/tmp/appsd-test-shared.sock'));
+  dirs.write('run.yaml', unixApp('run', `${runtimeDir}/app.sock`));
+  dirs.write('mine.yaml', unixApp('mine', join(dirs.root, 'sockets', 'mine.sock')));
+  const outcome = await reconciler.apply(systemd);
+  const byApp = Object.fromEntries(outcome.executed!.apps.map((a) => [a.app, a.error ?? a.outcome]));
+  t.regex(byApp['file']!, new RegExp(`listen: ${precious} is a file; appsd listens only on a path that does not exist yet`));
+  t.regex(byApp['etc']!, /\/etc\/appsd-test\.sock would be created in \/etc, a system directory/);
+  t.regex(byApp['shared']!, /would be created in \/tmp, a system directory/);
+  t.is(byApp['run'], 'created');
+  t.is(byApp['mine'], 'created');
+  t.is(readFileSync(precious, 'utf8'), 'data');
+  // Once systemd listens there, the socket is appsd's own: the next pass is quiet.
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(`${runtimeDir}/app.sock`, resolve));
+  t.teardown(() => server.close());
+  const again = await reconciler.apply(systemd);
+  t.is(again.plan.apps.find((a) => a.app === 'run')?.outcome, 'unchanged');
+  // A socket someone else made is not.
+  const other = createServer();
+  await new Promise<void>((resolve) => other.listen(join(runtimeDir, 'theirs.sock'), resolve));
+  t.teardown(() => other.close());
+  dirs.write('theirs.yaml', unixApp('theirs', join(runtimeDir, 'theirs.sock')));
+  const third = await reconciler.apply(systemd);
+  t.regex(third.plan.apps.find((a) => a.app === 'theirs')!.error!, /is a socket appsd did not create/);
 });
