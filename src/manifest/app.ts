@@ -30,6 +30,8 @@ export interface ContainerRuntime {
   readonly env: ReadonlyArray<readonly [string, string]>;
   readonly volumes: readonly Volume[];
   readonly resources: Resources;
+  /** podman --user; see RenderOptions.scope for the default. */
+  readonly user?: string;
 }
 
 export interface ExecRuntime {
@@ -38,6 +40,8 @@ export interface ExecRuntime {
   readonly env: ReadonlyArray<readonly [string, string]>;
   readonly workingDirectory?: HostPath;
   readonly resources: Resources;
+  /** User= with the system manager; undefined: DynamicUser=yes. */
+  readonly user?: string;
 }
 
 export interface App {

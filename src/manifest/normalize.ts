@@ -124,6 +124,7 @@ export function normalizeManifest(file: string, data: Data): Normalized {
       env: envEntries(c['env']),
       volumes,
       resources: resources(c['resources']),
+      ...(typeof c['user'] === 'string' && { user: c['user'] }),
     };
   } else if (isRecord(data['exec'])) {
     const e = data['exec'];
@@ -136,6 +137,7 @@ export function normalizeManifest(file: string, data: Data): Normalized {
       env: envEntries(e['env']),
       ...(workingDirectory && { workingDirectory }),
       resources: resources(e['resources']),
+      ...(typeof e['user'] === 'string' && { user: e['user'] }),
     };
   }
 

@@ -173,7 +173,7 @@ function runtimeService(unit: UnitFile, app: App, runtime: Runtime, backend: Ine
     case 'container':
       return containerService(unit, app, runtime, backend, options);
     case 'exec':
-      return execService(unit, runtime);
+      return execService(unit, runtime, options);
     default:
       return assertNever(runtime);
   }
@@ -191,8 +191,21 @@ function allowsNotifyFromAll(runtime: Runtime): boolean {
   }
 }
 
-function execService(unit: UnitFile, runtime: ExecRuntime): void {
+/** Whom the app runs as: see the `user` fields in the schema. */
+const ROOT = new Set(['root', '0']);
+
+function execService(unit: UnitFile, runtime: ExecRuntime, options: RenderOptions): void {
   unit.add('Service', 'Type', 'exec');
+  if (options.scope === 'system') {
+    // Never root by accident: a fresh unprivileged user for each start,
+    // unless the manifest names one (or root).
+    if (runtime.user === undefined) unit.add('Service', 'DynamicUser', 'yes');
+    else if (!ROOT.has(runtime.user)) unit.add('Service', 'User', runtime.user);
+  } else if (runtime.user !== undefined) {
+    field(['exec', 'user'], () => {
+      throw new UnitValueError('only the system manager (--system) can run an app as another user; a user manager runs every app as its own user');
+    });
+  }
   for (const [name, value] of runtime.env) field(['exec', 'env', name], () => unit.add('Service', 'Environment', formatEnvironmentAssignment(name, value)));
   const directory = runtime.workingDirectory;
   if (directory) field(['exec', 'workingDirectory'], () => unit.add('Service', 'WorkingDirectory', hostPathValue(directory)));
@@ -220,6 +233,10 @@ function containerService(unit: UnitFile, app: App, runtime: ContainerRuntime, b
   ];
   if (backend) args.push('--init');
   args.push(`--name=${containerName(app.name)}`);
+  // Rootful podman (the system manager) would run the image's user, often
+  // root, as the host's root: default to nobody unless the manifest says.
+  const user = runtime.user ?? (options.scope === 'system' ? '65534:65534' : undefined);
+  if (user !== undefined && !ROOT.has(user)) args.push(`--user=${user}`);
   if (backend && runtime.port !== undefined) args.push(`--publish=${formatAddress(backend)}:${runtime.port}`);
   for (const [name, value] of runtime.env) args.push(`--env=${name}=${value}`);
   for (const volume of runtime.volumes) {

@@ -159,3 +159,28 @@ test('a value no unit file can hold fails that app alone, at the field it came f
   t.deepEqual(others.apps.map((a) => a.name), ['ok']);
   t.deepEqual(others.failures.map((f) => f.path), [['container', 'env', 'BAD']]);
 });
+
+test('system scope: backends are not root unless the manifest says so', (t) => {
+  const system = { ...DEFAULT_RENDER_OPTIONS, scope: 'system' as const };
+  const backendOf = (text: string, options = system) => {
+    const [app] = load({ 'web.yaml': text }).apps;
+    const result = renderApp(app!, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, options);
+    if (!result.ok) throw new Error(result.message);
+    return parse(result.units.find((u) => u.name.endsWith('-backend.service'))!.text);
+  };
+  const exec = backendOf(EXEC_APP);
+  t.deepEqual(exec.get('Service', 'DynamicUser'), ['yes']);
+  t.deepEqual(exec.get('Service', 'User'), []);
+  const named = backendOf(EXEC_APP.replace('exec:\n', 'exec:\n  user: www-data\n'));
+  t.deepEqual([named.get('Service', 'DynamicUser'), named.get('Service', 'User')], [[], ['www-data']]);
+  const root = backendOf(EXEC_APP.replace('exec:\n', 'exec:\n  user: root\n'));
+  t.deepEqual([root.get('Service', 'DynamicUser'), root.get('Service', 'User')], [[], []]);
+  const podmanArgs = (text: string, options = system) => parseExecLine(backendOf(text, options).get('Service', 'ExecStart')[0]!, SPECIFIERS);
+  t.true(podmanArgs(CONTAINER_APP).includes('--user=65534:65534'));
+  t.true(podmanArgs(CONTAINER_APP.replace('  port: 80\n', '  port: 80\n  user: "1000"\n')).includes('--user=1000'));
+  t.false(podmanArgs(CONTAINER_APP.replace('  port: 80\n', '  port: 80\n  user: root\n')).some((a) => a.startsWith('--user')));
+  t.false(podmanArgs(CONTAINER_APP, DEFAULT_RENDER_OPTIONS).some((a) => a.startsWith('--user')), 'user manager: the image\'s user, mapped to yours');
+  // A user manager cannot switch users: refused at the field.
+  const [app] = load({ 'web.yaml': EXEC_APP.replace('exec:\n', 'exec:\n  user: nobody\n') }).apps;
+  t.like(renderApp(app!, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, DEFAULT_RENDER_OPTIONS), { ok: false, path: ['exec', 'user'] });
+});

@@ -1,0 +1,104 @@
+// The system manager, for real: systemd booted as PID 1 in a podman
+// container over a copy-on-write overlay of this host's root (the host is not
+// changed; ../shared/ENVIRONMENT.md), with journald and the system bus. appsd
+// runs inside it with --system: backends run as an unprivileged user unless
+// the manifest says root, and the converge cases hold in system scope too.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { HELLO_SERVER } from '../helpers/apps.js';
+import { writeContainersConf } from '../helpers/podman.js';
+import { needPrograms, realTier } from '../helpers/tier.js';
+
+const run = promisify(execFile);
+const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(CHECKOUT, 'dist/cli/main.js');
+const NAME = `appsd-pid1-${process.pid}`;
+const APPS = '/srv/appsd-system-test/apps.d';
+
+let env: NodeJS.ProcessEnv;
+
+async function podman(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run('podman', args, { env, maxBuffer: 16 * 1024 * 1024 });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
+  }
+}
+
+/** A shell command inside the booted system. */
+const inside = (script: string) => podman('exec', NAME, '/bin/sh', '-c', script);
+const appsd = (...args: string[]) => podman('exec', NAME, process.execPath, CLI, ...args, '--system', '--apps-dir', APPS);
+const write = (name: string, text: string) => inside(`mkdir -p ${APPS} && cat > ${APPS}/${name} <<'APPSD_EOF'\n${text}APPSD_EOF`);
+const curl = async (port: number, path = '/') => (await inside(`curl -s --max-time 10 http://127.0.0.1:${port}${path}`)).stdout;
+
+const exec = (listen: number, body: string, extra = '') =>
+  `listen: 127.0.0.1:${listen}\nbackend: 127.0.0.1:${listen + 1}\nidleTimeout: 2s\n${extra}exec:\n  command: ${JSON.stringify([process.execPath, HELLO_SERVER, String(listen + 1), body])}\n`;
+
+realTier('system manager (systemd as PID 1 in podman)', needPrograms(['podman', 'runc']), () => {
+  test.before(async () => {
+    env = { ...process.env, CONTAINERS_CONF: writeContainersConf(mkdtempSync(join(tmpdir(), 'appsd-pid1-'))) };
+    await podman('rm', '-f', NAME);
+    const started = await podman(
+      // CAP_SYS_ADMIN: systemd sets up the sandboxing DynamicUser= implies
+      // (mount namespaces), as PID 1 on a real host can; without it the
+      // backend fails with status 226/NAMESPACE.
+      'run', '-d', '--name', NAME, '--systemd=always', '--cap-add', 'SYS_ADMIN',
+      '--tmpfs', '/tmp:rw,notmpcopyup', '--tmpfs', '/run:rw,notmpcopyup',
+      // The checkout (and node) must be visible even if they live under /tmp.
+      '--volume', `${CHECKOUT}:${CHECKOUT}:ro`, '--volume', `${dirname(process.execPath)}:${dirname(process.execPath)}:ro`,
+      '--rootfs', '/:O', '/lib/systemd/systemd', '--unit=basic.target',
+    );
+    if (started.code !== 0) throw new Error(`podman run: ${started.stderr}`);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const state = (await inside('systemctl is-system-running 2>/dev/null || true')).stdout.trim();
+      if (state === 'running' || state === 'degraded') break;
+      if (Date.now() > deadline) throw new Error(`the system manager did not start: ${state}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+
+  test.after.always(async () => {
+    await podman('rm', '-f', '-t', '0', NAME);
+  });
+
+  test.serial('exec backends run as a dynamic unprivileged user by default, as root only when the manifest says so', async (t) => {
+    await write('dyn.yaml', exec(18700, 'dynamic'));
+    await write('named.yaml', exec(18710, 'named', '').replace('exec:\n', 'exec:\n  user: nobody\n'));
+    await write('root.yaml', exec(18720, 'root').replace('exec:\n', 'exec:\n  user: root\n'));
+    const apply = await appsd('apply');
+    t.is(apply.code, 0, apply.stdout + apply.stderr);
+    t.is(await curl(18700), 'dynamic');
+    const dynamicUid = Number(await curl(18700, '/whoami'));
+    t.true(dynamicUid >= 61184 && dynamicUid <= 65519, `DynamicUser= range, got ${dynamicUid}`);
+    t.is(await curl(18710, '/whoami'), (await inside('id -u nobody')).stdout.trim());
+    t.is(await curl(18720, '/whoami'), '0');
+    t.is((await inside('systemctl show -p DynamicUser --value appsd-dyn-backend.service')).stdout.trim(), 'yes');
+    // The backend's output is in the journal.
+    const security = await inside('systemd-analyze security --no-pager appsd-dyn-backend.service | tail -1');
+    t.log(security.stdout.trim());
+  });
+
+  test.serial('converging in system scope: a no-op pass, drift repair, removal', async (t) => {
+    t.is((await appsd('diff')).code, 0);
+    const again = await appsd('apply');
+    t.is(again.code, 0);
+    t.regex(again.stdout, /no changes/);
+    await inside('systemctl stop appsd-dyn.socket');
+    const repair = await appsd('apply');
+    t.regex(repair.stdout, /\+ start appsd-dyn\.socket \(dyn: socket is not listening\)/);
+    t.is(await curl(18700), 'dynamic');
+    await inside(`rm -f ${APPS}/*.yaml`);
+    t.is((await appsd('apply')).code, 0);
+    t.is((await inside('ls /etc/systemd/system | grep -c appsd- || true')).stdout.trim(), '0');
+    t.is((await inside('test -e /var/lib/appsd/inventory.json && echo yes || echo no')).stdout.trim(), 'no');
+    t.is((await appsd('diff')).code, 0);
+  });
+});
