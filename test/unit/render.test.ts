@@ -2,7 +2,7 @@ import test from 'ava';
 import { UnitFile } from '../../src/unit/unitfile.js';
 import { resolveBackends, PORT_RANGE } from '../../src/render/ports.js';
 import { desiredUnits } from '../../src/render/desired.js';
-import { DEFAULT_RENDER_OPTIONS } from '../../src/render/options.js';
+import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../../src/render/options.js';
 import { renderApp } from '../../src/render/units.js';
 import { parseEnvironmentLine, parseExecLine } from '../helpers/exec-line.js';
 import { load, unitsOf } from '../helpers/fixtures.js';
@@ -161,8 +161,8 @@ test('a value no unit file can hold fails that app alone, at the field it came f
 });
 
 test('system scope: backends are not root unless the manifest says so', (t) => {
-  const system = { ...DEFAULT_RENDER_OPTIONS, scope: 'system' as const };
-  const backendOf = (text: string, options = system) => {
+  const system: RenderOptions = { ...DEFAULT_RENDER_OPTIONS, scope: 'system' };
+  const backendOf = (text: string, options: RenderOptions = system) => {
     const [app] = load({ 'web.yaml': text }).apps;
     const result = renderApp(app!, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, options);
     if (!result.ok) throw new Error(result.message);
@@ -175,7 +175,7 @@ test('system scope: backends are not root unless the manifest says so', (t) => {
   t.deepEqual([named.get('Service', 'DynamicUser'), named.get('Service', 'User')], [[], ['www-data']]);
   const root = backendOf(EXEC_APP.replace('exec:\n', 'exec:\n  user: root\n'));
   t.deepEqual([root.get('Service', 'DynamicUser'), root.get('Service', 'User')], [[], []]);
-  const podmanArgs = (text: string, options = system) => parseExecLine(backendOf(text, options).get('Service', 'ExecStart')[0]!, SPECIFIERS);
+  const podmanArgs = (text: string, options: RenderOptions = system) => parseExecLine(backendOf(text, options).get('Service', 'ExecStart')[0]!, SPECIFIERS);
   t.true(podmanArgs(CONTAINER_APP).includes('--user=65534:65534'));
   t.true(podmanArgs(CONTAINER_APP.replace('  port: 80\n', '  port: 80\n  user: "1000"\n')).includes('--user=1000'));
   t.false(podmanArgs(CONTAINER_APP.replace('  port: 80\n', '  port: 80\n  user: root\n')).some((a) => a.startsWith('--user')));
