@@ -101,6 +101,23 @@ export const MAX_LINE_BYTES = 1024 * 1024;
 
 function assertSingleLine(text: string, what: string): void {
   if (/[\n\r\0]/.test(text)) throw new UnitValueError(`${what} cannot contain a line break or NUL byte`);
+  const bad = notUnitText(text);
+  if (bad !== undefined) {
+    throw new UnitValueError(`${what} cannot contain U+${bad.toString(16).toUpperCase().padStart(4, '0')}: systemd ignores a unit-file line with it (not UTF-8 clean); remove the character`);
+  }
+}
+
+/**
+ * The first code point systemd does not accept in a unit file, or undefined:
+ * its utf8_is_valid() refuses UTF-16 surrogates (a lone one, in a JS string)
+ * and the noncharacters U+FDD0-U+FDEF and U+xFFFE/U+xFFFF of every plane.
+ */
+export function notUnitText(text: string): number | undefined {
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if ((cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe) return cp;
+  }
+  return undefined;
 }
 
 export class UnitParseError extends Error {

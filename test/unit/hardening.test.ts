@@ -57,6 +57,15 @@ test('a unit-file line longer than systemd reads is refused when rendering, at t
   t.regex(failures[0]!.message, /ExecStart= line would be \d+ bytes, and systemd reads unit-file lines of at most 1048575/);
 });
 
+test('characters systemd does not accept in a unit file (noncharacters, lone surrogates) are refused at the field', (t) => {
+  for (const bad of ['\\uFFFE', '\\uFDD0', '\\U0010FFFF', '\\uD800']) {
+    const { apps, failures } = desiredUnits(load({ 'app.yaml': EXEC('[/bin/true]', `  env: {A: "x${bad}"}\n`) }).apps, DEFAULT_RENDER_OPTIONS);
+    t.deepEqual(apps, [], bad);
+    t.deepEqual(failures.map((f) => f.path), [['exec', 'env', 'A']], bad);
+    t.regex(failures[0]!.message, /systemd ignores a unit-file line with it \(not UTF-8 clean\)/);
+  }
+});
+
 test('the inventory is untrusted: names are checked before anything acts on them', (t) => {
   const entry = (units: unknown, extra: object = {}) => JSON.stringify({ version: 1, apps: { web: { manifest: '/srv/apps.d/web.yaml', units, ...extra } } });
   t.deepEqual(parseInventory(entry(['appsd-web.socket', 'appsd-web.service', 'appsd-web-backend.service'], { port: 20001 })).apps['web']?.port, 20001);

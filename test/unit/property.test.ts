@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { loadManifests } from '../../src/manifest/load.js';
 import { desiredUnits } from '../../src/render/desired.js';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../../src/render/options.js';
-import { MAX_LINE_BYTES, UnitFile } from '../../src/unit/unitfile.js';
+import { MAX_LINE_BYTES, notUnitText, UnitFile } from '../../src/unit/unitfile.js';
 import { manifestText } from '../helpers/arbitrary.js';
 import { parseEnvironmentLine, parseExecLine } from '../helpers/exec-line.js';
 
@@ -28,6 +28,7 @@ test('validate never throws, and what validates renders exactly what the manifes
         rendered++;
         for (const unit of app.units) {
           for (const line of unit.text.split('\n')) if (Buffer.byteLength(line) >= MAX_LINE_BYTES) throw new Error(`${unit.name}: a line of ${Buffer.byteLength(line)} bytes`);
+          if (notUnitText(unit.text) !== undefined) throw new Error(`${unit.name}: a character systemd does not accept`);
           const parsed = UnitFile.parse(unit.text);
           for (const s of parsed.sections) if (!SECTIONS.has(s.name)) throw new Error(`${unit.name}: injected section [${s.name}]`);
           if (JSON.stringify(parsed.get('Unit', 'X-Appsd-App')) !== JSON.stringify([app.name])) throw new Error(`${unit.name}: marker ${parsed.get('Unit', 'X-Appsd-App').join(',')}`);
