@@ -1,6 +1,7 @@
 // `appsd install` / `appsd uninstall`: appsd watch as a service of the chosen
 // manager, restarted on failure, ready once its first pass is done.
-import { readFile, unlink, mkdir } from 'node:fs/promises';
+import { unlink, mkdir } from 'node:fs/promises';
+import { readRegularFile } from '../fs/read.js';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../fs/atomic.js';
@@ -13,6 +14,16 @@ import { connectManager } from './systemd.js';
 
 /** No app can have this name: app units are appsd-NAME.*. */
 export const CONTROLLER_UNIT = 'appsd.service';
+
+/** The installed controller unit's text, or undefined; never blocks on a FIFO, never reads a huge file. */
+export async function readControllerUnit(unitDir: string): Promise<string | undefined> {
+  try {
+    return (await readRegularFile(join(unitDir, CONTROLLER_UNIT), 1024 * 1024)).toString('utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UsageError(`${join(unitDir, CONTROLLER_UNIT)}: ${(error as Error).message}; appsd leaves it alone`);
+  }
+}
 const CONTROLLER_MARKER = 'X-Appsd-Controller';
 
 export interface InstallOptions {
@@ -57,7 +68,7 @@ export function controllerUnit(locations: Locations, options: InstallOptions): s
 export async function installCommand(locations: Locations, options: InstallOptions): Promise<number> {
   await checkAppsDir(locations.appsDir);
   const path = join(locations.unitDir, CONTROLLER_UNIT);
-  const existing = await readFile(path, 'utf8').catch(() => undefined);
+  const existing = await readControllerUnit(locations.unitDir);
   if (existing !== undefined && !existing.includes(`${CONTROLLER_MARKER}=yes`)) {
     throw new UsageError(`${path} exists and was not written by appsd install; appsd leaves it alone`);
   }
@@ -88,7 +99,7 @@ export async function installCommand(locations: Locations, options: InstallOptio
 
 export async function uninstallCommand(locations: Locations): Promise<number> {
   const path = join(locations.unitDir, CONTROLLER_UNIT);
-  const existing = await readFile(path, 'utf8').catch(() => undefined);
+  const existing = await readControllerUnit(locations.unitDir);
   if (existing === undefined) {
     process.stdout.write(`${path} is not installed\n`);
     return EXIT_OK;

@@ -4,11 +4,10 @@ import { queryController, type ControllerStatus } from '../controller/status-soc
 import { StateStore } from '../fs/state-store.js';
 import { nameFromFile } from '../manifest/normalize.js';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServiceDetails, SystemdPort } from '../plan/systemd-port.js';
 import { UnitFile } from '../unit/unitfile.js';
-import { CONTROLLER_UNIT } from './install.js';
+import { CONTROLLER_UNIT, readControllerUnit } from './install.js';
 import { appStatus, detailsWanted, type AppStatus } from '../status/app-status.js';
 import { whySocketFails } from '../reconcile/diagnose.js';
 import { appUnitNames, unitsOf } from '../unit/names.js';
@@ -74,7 +73,7 @@ interface InstalledController {
 
 async function installedController(locations: Locations, manager: SystemdPort): Promise<InstalledController | undefined> {
   const path = join(locations.unitDir, CONTROLLER_UNIT);
-  const text = await readFile(path, 'utf8').catch(() => undefined);
+  const text = await readControllerUnit(locations.unitDir).catch(() => '');
   if (text === undefined) return undefined;
   const execStart = UnitFile.parse(text).get('Service', 'ExecStart')[0] ?? '';
   // The first two words: node and main.js (appsd writes them bare or quoted).

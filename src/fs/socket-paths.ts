@@ -1,14 +1,16 @@
 // Unix socket paths a manifest asks to listen on. systemd binds the path, and
 // with RemoveOnStop= removes it again: a path where something else lives
 // would be replaced and later deleted. appsd listens only where that cannot
-// hurt: in the runtime directory, or in a directory of its own user's that
-// nobody else can write, and never on a path that exists unless appsd's own
-// socket made it.
-import { lstatSync, statSync } from 'node:fs';
+// hurt: on a path that does not exist yet (or that its own socket made), in a
+// directory whose every existing component is a real directory that only
+// appsd's user (or root) can write, and, outside the runtime directory, not
+// in one of the system's own directories.
+import { lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { trustedUid } from './ownership.js';
+import { unsafeOwnership } from './ownership.js';
 
-const SYSTEM_DIRS = ['/', '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/boot', '/dev', '/proc', '/sys', '/var', '/root', '/home', '/tmp'];
+/** Directories that belong to the system, not to an app, even where root may write. */
+export const SYSTEM_DIRS = ['/', '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/boot', '/dev', '/proc', '/sys', '/var', '/root', '/home', '/tmp', '/run'];
 
 /**
  * Why appsd will not listen on `path`, or undefined.
@@ -16,25 +18,36 @@ const SYSTEM_DIRS = ['/', '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/l
  * @param ours whether the app's applied socket unit already listens there (it made the path)
  */
 export function unixListenProblem(path: string, runtimeDir: string | undefined, ours: boolean): string | undefined {
-  const existing = lstatSync(path, { throwIfNoEntry: false });
-  if (existing && !(existing.isSocket() && ours)) {
-    const what = existing.isSocket() ? 'a socket appsd did not create' : existing.isDirectory() ? 'a directory' : 'a file';
-    return `listen: ${path} is ${what}; appsd listens only on a path that does not exist yet (systemd would replace it, and remove it on stop)`;
+  try {
+    const existing = lstatSync(path, { throwIfNoEntry: false });
+    if (existing && !(existing.isSocket() && ours)) {
+      const what = existing.isSocket() ? 'a socket appsd did not create' : existing.isDirectory() ? 'a directory' : 'a file';
+      return `listen: ${path} is ${what}; appsd listens only on a path that does not exist yet (systemd would replace it, and remove it on stop)`;
+    }
+    const runtime = runtimeDir?.replace(/\/+$/, '');
+    const inRuntime = runtime !== undefined && path.startsWith(`${runtime}/`);
+    const where = runtime ? ` (or under the runtime directory ${runtime})` : '';
+    // Every existing directory on the way, from the socket up to the runtime
+    // directory (or the root): a symlink or a directory others can write would
+    // let them choose where the socket goes, and what RemoveOnStop= removes.
+    let first = true;
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      const stat = lstatSync(dir, { throwIfNoEntry: false });
+      if (stat) {
+        if (first && !inRuntime && SYSTEM_DIRS.includes(dir)) {
+          return `listen: ${path} would be created in ${dir}, a system directory; put sockets in a directory of their own${where}`;
+        }
+        if (stat.isSymbolicLink() || !stat.isDirectory()) return `listen: ${path}: ${dir} is not a plain directory (a symlink?); appsd does not follow it`;
+        // Above the socket's own directory, a sticky directory (/tmp) is fine:
+        // others cannot rename or remove what they do not own in it.
+        const sticky = !first && (stat.mode & 0o1000) !== 0;
+        const unsafe = unsafeOwnership(dir, sticky ? { ...stat, mode: stat.mode & ~0o022 } as typeof stat : stat);
+        if (unsafe) return `listen: ${path}: ${unsafe}${where}`;
+        first = false;
+      }
+      if (dir === '/' || (inRuntime && dir === runtime)) return undefined;
+    }
+  } catch (error) {
+    return `listen: ${path}: cannot check the path (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
   }
-  if (runtimeDir && (path.startsWith(`${runtimeDir.replace(/\/+$/, '')}/`))) return undefined;
-  // Elsewhere: the nearest existing directory must be appsd's user's (or
-  // root's), writable by nobody else, and not one of the system's own.
-  let dir = dirname(path);
-  let stat = statSync(dir, { throwIfNoEntry: false });
-  while (!stat && dir !== '/') {
-    dir = dirname(dir);
-    stat = statSync(dir, { throwIfNoEntry: false });
-  }
-  const where = runtimeDir ? ` (or under the runtime directory ${runtimeDir})` : '';
-  if (SYSTEM_DIRS.includes(dir)) return `listen: ${path} would be created in ${dir}, a system directory; put sockets in a directory of their own${where}`;
-  const uid = trustedUid();
-  if (!stat || !stat.isDirectory() || (stat.uid !== uid && stat.uid !== 0) || stat.mode & 0o022) {
-    return `listen: ${path}: ${dir} must be a directory that only appsd's user (or root) can write${where}`;
-  }
-  return undefined;
 }

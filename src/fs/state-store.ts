@@ -30,7 +30,11 @@ export class StateStore {
     try {
       text = (await readRegularFile(this.file, MAX_INVENTORY_BYTES)).toString('utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_INVENTORY;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        // Gone (deleted by hand, say): the next write must write it again.
+        this.lastWritten = undefined;
+        return EMPTY_INVENTORY;
+      }
       throw new InputError(`${this.file}: ${(error as Error).message}; move it aside to start afresh`);
     }
     this.lastWritten = text;

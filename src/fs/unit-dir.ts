@@ -6,7 +6,7 @@ import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { observedFile, type ObservedFile } from '../plan/observed.js';
 import { sweepTempFiles, syncDir, writeFilesAtomic } from './atomic.js';
-import { NotARegularFileError, readRegularFile, TooLargeError } from './read.js';
+import { readRegularFile } from './read.js';
 
 // systemd reads unit-file lines up to 1 MiB; a unit appsd writes is far smaller.
 const MAX_UNIT_BYTES = 8 * 1024 * 1024;
@@ -32,7 +32,11 @@ export class UnitDirectory {
 
   /** A socket appsd enabled has its symlink in this directory's sockets.target.wants: one lstat. */
   enabledHere(socket: string): boolean {
-    return Boolean(lstatSync(join(this.dir, 'sockets.target.wants', socket), { throwIfNoEntry: false })?.isSymbolicLink());
+    try {
+      return Boolean(lstatSync(join(this.dir, 'sockets.target.wants', socket), { throwIfNoEntry: false })?.isSymbolicLink());
+    } catch {
+      return false; // then systemd is asked
+    }
   }
 
   /** Writes every file at once; returns the error of each unit that failed. */
@@ -67,7 +71,12 @@ export class UnitDirectory {
     let key: string | undefined;
     if (this.cache) {
       // Synchronous on purpose: see cachedSource in manifest-dir.ts.
-      const s = statSync(path, { throwIfNoEntry: false });
+      let s;
+      try {
+        s = statSync(path, { throwIfNoEntry: false });
+      } catch {
+        return { text: '', owner: undefined };
+      }
       if (!s) {
         this.cache.delete(path);
         return undefined;
@@ -83,10 +92,10 @@ export class UnitDirectory {
       return file;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      // Something appsd did not write (a FIFO, a huge file): not appsd's, so
-      // the app that needs the name fails and nothing touches the path.
-      if (error instanceof NotARegularFileError || error instanceof TooLargeError) return { text: '', owner: undefined };
-      throw error;
+      // Something appsd cannot read as its own unit (a FIFO, a huge file, no
+      // permission, a symlink loop): not appsd's, so the app that needs the
+      // name fails and nothing touches the path; the other apps go on.
+      return { text: '', owner: undefined };
     }
   }
 }

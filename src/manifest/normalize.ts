@@ -18,7 +18,8 @@ import {
 import { parseHostPath, parseVolume, systemMountWarning, type Volume } from './paths.js';
 import type { DiagnosticCode } from '../diagnostics.js';
 import type { Path } from './source.js';
-import { APP_NAME_MAX, appUnitNames } from '../unit/names.js';
+import { EXEC_PREFIX } from '../unit/escape.js';
+import { APP_NAME, APP_NAME_MAX, appUnitNames } from '../unit/names.js';
 import type { SchemaProblem as Problem } from './schema-errors.js';
 import { parseTimespan } from './timespan.js';
 
@@ -26,9 +27,6 @@ export type { SchemaProblem as Problem } from './schema-errors.js';
 
 type Data = Record<string, unknown>;
 
-const NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-// Names systemd reads as prefixes on the executable (ignore failure, argv0, ...).
-const EXEC_PREFIX = /^[-@:+!|]/;
 
 /** The app name a manifest file gets when it does not set `name`. */
 export function nameFromFile(file: string): string {
@@ -70,7 +68,7 @@ export function normalizeManifest(file: string, data: Data): Normalized {
   };
 
   const name = typeof data['name'] === 'string' ? data['name'] : nameFromFile(file);
-  if (data['name'] === undefined && !(NAME.test(name) && name.length <= APP_NAME_MAX)) {
+  if (data['name'] === undefined && !(APP_NAME.test(name) && name.length <= APP_NAME_MAX)) {
     problem([], `the file name gives the app name "${name}", which is not valid (lower-case letters, digits and '-', at most 48): rename the file or set name:`, 'bad-name');
   }
   if (name.endsWith('-backend')) {

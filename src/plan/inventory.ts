@@ -1,6 +1,7 @@
 // appsd's memory between passes: which units it applied for which app, and
 // the backend ports it allocated. Ownership follows Flux: appsd prunes only
 // what its inventory lists and what still carries its marker.
+import { PORT_RANGE } from '../render/ports.js';
 import { isAppName, unitsOf } from '../unit/names.js';
 
 export interface InventoryApp {
@@ -15,6 +16,26 @@ export interface InventoryApp {
 export interface Inventory {
   readonly version: 1;
   readonly apps: Readonly<Record<string, InventoryApp>>;
+  /**
+   * Unit files were written but the daemon-reload after them has not
+   * succeeded yet (it failed, or appsd died first): the next pass reloads even
+   * if no file differs, or systemd would go on running the old definitions.
+   */
+  readonly reloadPending?: true;
+}
+
+/**
+ * The inventory to record before executing a plan: the new entries, each
+ * still listing the units it had before, so that a unit about to be removed
+ * is not forgotten if the removal fails or appsd dies first.
+ */
+export function intentInventory(previous: Inventory, next: Inventory, reloadPending: boolean): Inventory {
+  const apps: Record<string, InventoryApp> = { ...previous.apps };
+  for (const [name, entry] of Object.entries(next.apps)) {
+    const before = previous.apps[name]?.units ?? [];
+    apps[name] = { ...entry, units: [...entry.units, ...before.filter((u) => !entry.units.includes(u))] };
+  }
+  return { version: 1, apps, ...((reloadPending || previous.reloadPending) && { reloadPending: true }) };
 }
 
 export const EMPTY_INVENTORY: Inventory = { version: 1, apps: {} };
@@ -28,7 +49,7 @@ export function keptPorts(inventory: Inventory): Map<string, number> {
 /** Byte-stable JSON (sorted app names), so an unchanged inventory is an unchanged file. */
 export function serializeInventory(inventory: Inventory): string {
   const apps = Object.fromEntries(Object.keys(inventory.apps).sort().map((name) => [name, inventory.apps[name]]));
-  return JSON.stringify({ version: 1, apps }, null, 2) + '\n';
+  return JSON.stringify({ version: 1, ...(inventory.reloadPending && { reloadPending: true }), apps }, null, 2) + '\n';
 }
 
 /**
@@ -44,7 +65,7 @@ export function parseInventory(text: string): Inventory {
   } catch (error) {
     throw new Error(`not JSON (${(error as Error).message})`);
   }
-  const record = data as { version?: unknown; apps?: unknown };
+  const record = data as { version?: unknown; apps?: unknown; reloadPending?: unknown };
   if (typeof data !== 'object' || data === null || record.version !== 1 || typeof record.apps !== 'object' || record.apps === null || Array.isArray(record.apps)) {
     throw new Error('unknown inventory format');
   }
@@ -52,7 +73,7 @@ export function parseInventory(text: string): Inventory {
   for (const [name, value] of Object.entries(record.apps as Record<string, unknown>)) {
     apps[name] = checkEntry(name, value);
   }
-  return { version: 1, apps };
+  return { version: 1, apps, ...(record.reloadPending === true && { reloadPending: true }) };
 }
 
 function checkEntry(name: string, value: unknown): InventoryApp {
@@ -66,6 +87,9 @@ function checkEntry(name: string, value: unknown): InventoryApp {
     const odd = Array.isArray(units) ? units.find((u) => typeof u !== 'string' || !own.has(u)) : units;
     throw bad(`lists unit ${JSON.stringify(odd)}, which is not one of its units (${[...own].join(', ')})`);
   }
-  if (port !== undefined && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) throw bad('the port is not a port number');
+  // appsd allocates in PORT_RANGE only; anything else was not written by appsd.
+  if (port !== undefined && !(Number.isInteger(port) && (port as number) >= PORT_RANGE.first && (port as number) <= PORT_RANGE.last)) {
+    throw bad(`the port is not one appsd allocates (${PORT_RANGE.first}-${PORT_RANGE.last})`);
+  }
   return { manifest, units: units as string[], ...(port !== undefined && { port: port as number }) };
 }

@@ -55,13 +55,13 @@ class Phases {
   readonly activate: Array<StopAction | ResetFailedAction | RestartAction | StartAction> = [];
 
   /** In execution order; within a phase, by kind, then in the order planned (apps by name). */
-  build(): Phase[] {
+  build(reloadPending: boolean): Phase[] {
     const teardown = byKind(this.teardown, ['stop', 'disable']);
     const files = [...this.writes, ...this.deletes];
     const activate = byKind(this.activate, ['stop', 'reset-failed', 'restart', 'start']);
     // One reload for any number of changed apps, after every file change and
     // before anything that needs the new definitions.
-    const reload = teardown.some((a) => a.kind === 'disable') || files.length > 0 || this.enable.length > 0;
+    const reload = reloadPending || teardown.some((a) => a.kind === 'disable') || files.length > 0 || this.enable.length > 0;
     const phases: Phase[] = [];
     if (teardown.length) phases.push({ kind: 'teardown', actions: teardown });
     if (files.length) phases.push({ kind: 'files', actions: files });
@@ -174,7 +174,8 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
     results.push({ app: name, outcome: 'removed' });
   }
 
-  const built = phases.build();
+  // A reload that a crash or a failure left undone is done now.
+  const built = phases.build(observed.inventory.reloadPending === true);
   return {
     online: observed.online,
     phases: built,

@@ -19,7 +19,7 @@ export async function whySocketFails(addresses: readonly ListenAddress[], scope:
 }
 
 /** The error code of binding host:port now, or undefined when the bind works (and is undone at once). */
-function tryBind(host: string | undefined, port: number): Promise<string | undefined> {
+export function tryBind(host: string | undefined, port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));

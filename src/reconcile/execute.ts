@@ -9,7 +9,7 @@ import { forEachLimited } from '../fs/atomic.js';
 import type { UnitDirectory } from '../fs/unit-dir.js';
 import { assertNever } from '../manifest/app.js';
 import type { Action, AppResult, Phase, UnitAction, WriteAction } from '../plan/actions.js';
-import type { Inventory } from '../plan/inventory.js';
+import { intentInventory, type Inventory } from '../plan/inventory.js';
 import type { Plan } from '../plan/plan.js';
 import type { SystemdPort } from '../plan/systemd-port.js';
 
@@ -42,20 +42,21 @@ export interface ExecuteOptions {
 export async function execute(plan: Plan, units: UnitDirectory, systemd: SystemdPort, previous: Inventory, options: ExecuteOptions = {}): Promise<ExecuteResult> {
   const run = new Run(options);
   const written: WriteAction[] = [];
-  for (const phase of plan.phases) await runPhase(phase, run, units, systemd, written);
+  for (const phase of plan.phases) await runPhase(phase, run, units, systemd, written, plan.phases);
 
   const failed = run.failedApps;
   const apps = plan.apps.map((a): AppResult => {
     const error = failed.get(a.app);
     return error === undefined ? a : { app: a.app, outcome: 'failed', error };
   });
-  // An app whose removal failed stays in the inventory, so the next pass
-  // tries again instead of forgetting (orphaning) its units.
-  const inventory = { ...plan.inventory.apps };
-  for (const name of failed.keys()) {
-    if (!inventory[name] && previous.apps[name]) inventory[name] = previous.apps[name];
-  }
-  return { results: run.results, apps, inventory: { version: 1, apps: inventory } };
+  // An app that failed keeps the units it had too (an app whose removal
+  // failed stays whole), so the next pass tries again instead of forgetting
+  // (orphaning) them; a reload that did not happen is still owed.
+  const failedOnly = { version: 1 as const, apps: Object.fromEntries(Object.entries(plan.inventory.apps).filter(([name]) => failed.has(name))) };
+  const kept = intentInventory({ version: 1, apps: Object.fromEntries([...failed.keys()].flatMap((n) => (previous.apps[n] ? [[n, previous.apps[n]]] : []))) }, failedOnly, false);
+  const reloaded = run.results.some((r) => r.action.kind === 'reload' && r.ok) || !plan.phases.some((p) => p.kind === 'reload');
+  const inventory = { version: 1 as const, apps: { ...plan.inventory.apps, ...kept.apps }, ...(!reloaded && { reloadPending: true as const }) };
+  return { results: run.results, apps, inventory };
 }
 
 /** Results of the actions so far, and which apps failed. */
@@ -111,7 +112,7 @@ async function refusedUnits(written: readonly WriteAction[], run: Run, systemd: 
   }
 }
 
-async function runPhase(phase: Phase, run: Run, units: UnitDirectory, systemd: SystemdPort, written: WriteAction[]): Promise<void> {
+async function runPhase(phase: Phase, run: Run, units: UnitDirectory, systemd: SystemdPort, written: WriteAction[], phases: readonly Phase[]): Promise<void> {
   switch (phase.kind) {
     case 'teardown':
       return perApp(phase.actions, run, (action) => runJob(systemd, action));
@@ -162,6 +163,12 @@ async function runPhase(phase: Phase, run: Run, units: UnitDirectory, systemd: S
         run.record(reload);
       } catch (error) {
         run.record(reload, error);
+        // systemd still runs the old definitions: nothing that needs the new
+        // ones may start. Every app that changed files fails (and is retried).
+        for (const p of phases) {
+          if (p.kind !== 'files' && p.kind !== 'enable' && p.kind !== 'teardown') continue;
+          for (const a of p.actions) run.fail(a.app, `daemon-reload failed: ${(error as Error).message}`);
+        }
         return;
       }
       await refusedUnits(written, run, systemd);

@@ -2,23 +2,22 @@
 // render the desired units, observe what exists, plan; and for apply, under
 // the lock: record intent, execute the plan, save the inventory. `diff` prints
 // exactly the plan `apply` would execute: the same code, without the last step.
-import { createServer } from 'node:net';
 import { ManifestDirectory } from '../fs/manifest-dir.js';
 import { StateStore } from '../fs/state-store.js';
 import { UnitDirectory } from '../fs/unit-dir.js';
 import { loadManifests, withLateProblems, type CheckCache, type LoadResult } from '../manifest/load.js';
 import { nameFromFile } from '../manifest/normalize.js';
 import type { AppResult } from '../plan/actions.js';
-import { keptPorts, type Inventory } from '../plan/inventory.js';
+import { intentInventory, keptPorts, type Inventory } from '../plan/inventory.js';
 import { plan, type Plan } from '../plan/plan.js';
 import type { SystemdPort } from '../plan/systemd-port.js';
 import { desiredUnits, type DesiredApp, type DesiredState, type RenderCache } from '../render/desired.js';
 import type { RenderOptions } from '../render/options.js';
 import { execute, type ActionResult, type ExecuteResult } from './execute.js';
 import { unixListenProblem } from '../fs/socket-paths.js';
-import type { Observed } from '../plan/observed.js';
+import { ownedBy, type Observed } from '../plan/observed.js';
 import { appUnitNames, unitRole } from '../unit/names.js';
-import { whySocketFails } from './diagnose.js';
+import { tryBind, whySocketFails } from './diagnose.js';
 import { acquireLock } from './lock.js';
 import { observe } from './observe.js';
 
@@ -109,7 +108,8 @@ export class Reconciler {
       }
       // Record intent first: units about to be written are in the inventory
       // before they exist, so a crash mid-pass can never orphan them.
-      await state.write({ version: 1, apps: { ...inventory.apps, ...planned.plan.inventory.apps } });
+      const reloads = planned.plan.phases.some((p) => p.kind === 'reload');
+      await state.write(intentInventory(inventory, planned.plan.inventory, reloads));
       const apps = new Map(planned.desired.map((d) => [d.name, d.app] as const));
       const executed = await execute(planned.plan, this.setup.units, systemd, inventory, {
         ...(options.onResult && { onResult: options.onResult }),
@@ -148,7 +148,7 @@ export class Reconciler {
         if (address.kind !== 'unix') continue;
         // The path is appsd's own if the app's applied socket listens there.
         const socket = observed.units.get(appUnitNames(d.name).socket)?.file;
-        const ours = socket !== undefined && socket.owner === d.name && socket.text.split('\n').includes(`ListenStream=${address.path}`);
+        const ours = socket !== undefined && ownedBy(socket, d.name, this.setup.renderOptions.instance) && socket.text.split('\n').includes(`ListenStream=${address.path}`);
         const problem = unixListenProblem(address.path, this.setup.runtimeDir, ours);
         if (problem) {
           problems.set(d.name, problem);
@@ -192,12 +192,8 @@ export function protectedApps(load: LoadResult, inventory: Inventory): Set<strin
   return names;
 }
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)));
-  });
+async function portIsFree(port: number): Promise<boolean> {
+  return (await tryBind('127.0.0.1', port)) === undefined;
 }
 
 /** Invalid manifests, or apps the plan cannot converge (exit 2 for the CLI). */

@@ -13,6 +13,9 @@
 // Values that cannot be represented (a newline in a Description=) are rejected
 // by validation before they get here; the serializer double-checks.
 
+/** Characters systemd reads as prefixes on an Exec*= program (ignore failure, argv0, privileges, ...). */
+export const EXEC_PREFIX = /^[-@:+!|]/;
+
 /** A piece of a command word that is a systemd specifier we emit on purpose, e.g. `%h`. */
 export interface Specifier {
   readonly specifier: 'h' | 't' | 'n' | 'N';
@@ -81,7 +84,7 @@ export function escapeExecWord(word: Word): string {
 export function formatCommandLine(words: readonly Word[]): string {
   const [first] = words;
   if (first === undefined) throw new UnitValueError('a command line needs at least one word');
-  if (typeof first === 'string' && /^[-@:+!|]/.test(first)) {
+  if (typeof first === 'string' && EXEC_PREFIX.test(first)) {
     throw new UnitValueError(`the executable "${first}" starts with a character systemd reads as a prefix`);
   }
   return words.map(escapeExecWord).join(' ');

@@ -2,7 +2,7 @@
 // letters, digits, '-') keeps them free of escaping.
 import type { Activation } from '../manifest/app.js';
 
-const APP_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+export const APP_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 export const APP_NAME_MAX = 48;
 
 /**

@@ -38,8 +38,11 @@ const appsd = (...args: string[]) => podman('exec', NAME, process.execPath, CLI,
 const write = (name: string, text: string) => inside(`mkdir -p ${APPS} && cat > ${APPS}/${name} <<'APPSD_EOF'\n${text}APPSD_EOF`);
 const curl = async (port: number, path = '/') => (await inside(`curl -s --max-time 10 http://127.0.0.1:${port}${path}`)).stdout;
 
+// The fixture server, copied inside: a DynamicUser= service has its own /tmp
+// (PrivateTmp=), so a checkout under /tmp would be out of its sight.
+const SERVER = '/srv/appsd-system-test/hello-server.mjs';
 const exec = (listen: number, body: string, extra = '') =>
-  `listen: 127.0.0.1:${listen}\nbackend: 127.0.0.1:${listen + 1}\nidleTimeout: 2s\n${extra}exec:\n  command: ${JSON.stringify([process.execPath, HELLO_SERVER, String(listen + 1), body])}\n`;
+  `listen: 127.0.0.1:${listen}\nbackend: 127.0.0.1:${listen + 1}\nidleTimeout: 2s\n${extra}exec:\n  command: ${JSON.stringify([process.execPath, SERVER, String(listen + 1), body])}\n`;
 
 realTier('system manager (systemd as PID 1 in podman)', needPrograms(['podman', 'runc']), () => {
   test.before(async () => {
@@ -63,6 +66,7 @@ realTier('system manager (systemd as PID 1 in podman)', needPrograms(['podman', 
       if (Date.now() > deadline) throw new Error(`the system manager did not start: ${state}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    await inside(`mkdir -p ${dirname(SERVER)} && cp ${HELLO_SERVER} ${SERVER} && chmod 644 ${SERVER}`);
   });
 
   test.after.always(async () => {

@@ -257,3 +257,51 @@ test('unix listen paths: never on an existing file or a foreign socket, never in
   const third = await reconciler.apply(systemd);
   t.regex(third.plan.apps.find((a) => a.app === 'theirs')!.error!, /is a socket appsd did not create/);
 });
+
+test('a failed daemon-reload fails the apps that changed (nothing starts on old definitions) and is owed: the next pass reloads though no file differs', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  dirs.write('a.yaml', echoApp('a', 8000));
+  systemd.failWhen = (method) => (method === 'reload' ? new Error('Connection timed out') : undefined);
+  const failed = await reconciler.apply(systemd);
+  t.deepEqual(failed.executed!.apps.map((a) => `${a.app} ${a.outcome} ${a.error ?? ''}`), ['a failed daemon-reload failed: Connection timed out']);
+  t.false(changes(systemd).some((c) => c.startsWith('start')));
+  t.true((JSON.parse(readFileSync(join(dirs.stateDir, 'inventory.json'), 'utf8')) as { reloadPending?: boolean }).reloadPending);
+  systemd.failWhen = () => undefined;
+  systemd.reset();
+  const retry = await reconciler.apply(systemd);
+  t.deepEqual(retry.plan.actions.filter((a) => a.kind === 'write'), [], 'the files are already right');
+  t.deepEqual(changes(systemd), ['reload', 'start appsd-a.socket']);
+  t.is((JSON.parse(readFileSync(join(dirs.stateDir, 'inventory.json'), 'utf8')) as { reloadPending?: boolean }).reloadPending, undefined);
+  systemd.reset();
+  t.deepEqual((await reconciler.apply(systemd)).plan.actions, []);
+});
+
+test('units an app no longer has stay in the inventory until they are really gone', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  dirs.write('a.yaml', echoApp('a', 8000));
+  await reconciler.apply(systemd);
+  systemd.units.set('appsd-a-backend.service', { activeState: 'active', subState: 'running' });
+  // Switch to native: the backend unit goes; its stop fails this time.
+  dirs.write('a.yaml', 'name: a\nlisten: 127.0.0.1:8000\nactivation: native\nexec:\n  command: [/bin/true]\n');
+  systemd.failWhen = (method, units) => (method === 'stop' && units[0] === 'appsd-a-backend.service' ? jobFailed('appsd-a-backend.service', 'stop') : undefined);
+  const failed = await reconciler.apply(systemd);
+  t.is(failed.executed!.apps[0]!.outcome, 'failed');
+  const units = () => (JSON.parse(readFileSync(join(dirs.stateDir, 'inventory.json'), 'utf8')) as { apps: { a: { units: string[] } } }).apps.a.units;
+  t.true(units().includes('appsd-a-backend.service'));
+  systemd.failWhen = () => undefined;
+  await reconciler.apply(systemd);
+  t.deepEqual(units(), ['appsd-a.socket', 'appsd-a.service']);
+  t.false(existsSync(join(dirs.unitDir, 'appsd-a-backend.service')));
+});
+
+test('an inventory deleted by hand under a running controller is written again', async (t) => {
+  const dirs = tempDirs();
+  t.teardown(() => dirs.cleanup());
+  const systemd = new FakeSystemd();
+  const reconciler = Reconciler.forDirectories(dirs, DEFAULT_RENDER_OPTIONS, { cache: true });
+  dirs.write('a.yaml', echoApp('a', 8000));
+  await reconciler.apply(systemd);
+  unlinkSync(join(dirs.stateDir, 'inventory.json'));
+  await reconciler.apply(systemd);
+  t.true(existsSync(join(dirs.stateDir, 'inventory.json')));
+});
