@@ -4,6 +4,7 @@
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const failed = await writeFilesAtomic(dirname(path), [{ path, data }]);
@@ -79,20 +80,47 @@ const TEMP_FILE = /^\..+\.appsd-tmp-(\d+)-[0-9a-f]+$/;
  * (those whose writer is no longer running), so no crash leaves litter. A
  * live writer's files are left alone: it renames them in a moment.
  */
-export async function sweepTempFiles(dir: string): Promise<string[]> {
+export async function sweepTempFiles(dir: string): Promise<{ swept: string[]; live: number }> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch {
-    return [];
+    return { swept: [], live: 0 };
   }
   const swept: string[] = [];
+  let live = 0;
   for (const name of names) {
+    if (name.charCodeAt(0) !== 46 /* . */) continue;
     const pid = TEMP_FILE.exec(name)?.[1];
-    if (pid === undefined || processAlive(Number(pid))) continue;
-    await unlink(join(dir, name)).then(() => swept.push(name), () => {});
+    if (pid === undefined) continue;
+    if (processAlive(Number(pid))) live++;
+    else await unlink(join(dir, name)).then(() => swept.push(name), () => {});
   }
-  return swept;
+  return { swept, live };
+}
+
+/**
+ * sweepTempFiles for a directory swept again and again (every pass of a
+ * controller): a directory whose modification time has not changed since the
+ * last sweep gained no file, so one stat replaces reading it.
+ */
+export class TempFileSweeper {
+  private swept: string | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  async sweep(): Promise<string[]> {
+    const s = statSync(this.dir, { throwIfNoEntry: false });
+    if (!s) return [];
+    const key = `${s.ino}:${s.mtimeMs}:${s.ctimeMs}`;
+    if (key === this.swept) return [];
+    const { swept, live } = await sweepTempFiles(this.dir);
+    // Removing files changed the directory again: take its new time. A live
+    // writer's file may be left behind if that writer dies: look again then.
+    const after = statSync(this.dir, { throwIfNoEntry: false });
+    this.swept = live === 0 && after ? `${after.ino}:${after.mtimeMs}:${after.ctimeMs}` : undefined;
+    return swept;
+  }
 }
 
 function processAlive(pid: number): boolean {

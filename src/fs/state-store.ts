@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sweepTempFiles, writeFileAtomic } from './atomic.js';
+import { TempFileSweeper, writeFileAtomic } from './atomic.js';
 import { InputError } from '../errors.js';
 import { unsafeOwnership } from './ownership.js';
 import { readRegularFile } from './read.js';
@@ -16,6 +16,7 @@ export class StateStore {
 
   constructor(readonly dir: string) {
     this.file = join(dir, 'inventory.json');
+    this.sweeper = new TempFileSweeper(dir);
   }
 
   async read(): Promise<Inventory> {
@@ -63,9 +64,11 @@ export class StateStore {
     return true;
   }
 
+  private readonly sweeper: TempFileSweeper;
+
   /** Removes temporary files a crashed appsd left here. */
   sweep(): Promise<string[]> {
-    return sweepTempFiles(this.dir);
+    return this.sweeper.sweep();
   }
 
   async clear(): Promise<void> {

@@ -5,7 +5,7 @@ import { lstatSync, statSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { observedFile, type ObservedFile } from '../plan/observed.js';
-import { sweepTempFiles, syncDir, writeFilesAtomic } from './atomic.js';
+import { syncDir, TempFileSweeper, writeFilesAtomic } from './atomic.js';
 import { readRegularFile } from './read.js';
 
 // systemd reads unit-file lines up to 1 MiB; a unit appsd writes is far smaller.
@@ -22,6 +22,7 @@ export class UnitDirectory {
     options: { readonly cache?: boolean } = {},
   ) {
     this.cache = options.cache ? new Map() : undefined;
+    this.sweeper = new TempFileSweeper(dir);
   }
 
   /** Each named unit's file, or undefined where there is none. */
@@ -57,9 +58,11 @@ export class UnitDirectory {
     });
   }
 
+  private readonly sweeper: TempFileSweeper;
+
   /** Removes temporary files a crashed appsd left here. */
   sweep(): Promise<string[]> {
-    return sweepTempFiles(this.dir);
+    return this.sweeper.sweep();
   }
 
   /** Makes deletions durable. */
