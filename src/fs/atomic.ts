@@ -5,6 +5,7 @@ import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { statKey } from './read.js';
 
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const failed = await writeFilesAtomic(dirname(path), [{ path, data }]);
@@ -112,13 +113,13 @@ export class TempFileSweeper {
   async sweep(): Promise<string[]> {
     const s = statSync(this.dir, { throwIfNoEntry: false });
     if (!s) return [];
-    const key = `${s.ino}:${s.mtimeMs}:${s.ctimeMs}`;
+    const key = statKey(s);
     if (key === this.swept) return [];
     const { swept, live } = await sweepTempFiles(this.dir);
     // Removing files changed the directory again: take its new time. A live
     // writer's file may be left behind if that writer dies: look again then.
     const after = statSync(this.dir, { throwIfNoEntry: false });
-    this.swept = live === 0 && after ? `${after.ino}:${after.mtimeMs}:${after.ctimeMs}` : undefined;
+    this.swept = live === 0 && after ? statKey(after) : undefined;
     return swept;
   }
 }

@@ -5,7 +5,7 @@ import { lstatSync, statSync } from 'node:fs';
 import { readdir, realpath } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { unsafeOwnership } from './ownership.js';
-import { NotARegularFileError, readRegularFile, TooLargeError } from './read.js';
+import { NotARegularFileError, readRegularFile, statKey, TooLargeError } from './read.js';
 import type { ManifestSource } from '../manifest/load.js';
 
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -61,7 +61,7 @@ async function cachedSource(file: string, cache: SourceCache): Promise<ManifestS
   // a thread-pool round trip; with a thousand manifests that is most of a pass.
   const s = statSync(file, { throwIfNoEntry: false });
   if (!s) return readSource(file);
-  const key = `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+  const key = statKey(s);
   const hit = cache.get(file);
   if (hit && hit.key === key) return hit.source;
   const source = await readSource(file);

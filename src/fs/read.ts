@@ -2,7 +2,7 @@
 // it must be a regular file (a FIFO, a device or a socket would block the
 // read or never end), and it is read only up to a limit. The open itself is
 // non-blocking, so even a FIFO swapped in after a check cannot hang appsd.
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 export class NotARegularFileError extends Error {
@@ -20,6 +20,11 @@ export class TooLargeError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A file's identity and version for caches: unchanged key, unchanged content (or directory listing). */
+export function statKey(s: Stats): string {
+  return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
 }
 
 const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;

@@ -7,10 +7,11 @@
 // in one of the system's own directories.
 import { lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { SYSTEM_DIRS } from '../manifest/paths.js';
 import { unsafeOwnership } from './ownership.js';
 
-/** Directories that belong to the system, not to an app, even where root may write. */
-export const SYSTEM_DIRS = ['/', '/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/boot', '/dev', '/proc', '/sys', '/var', '/root', '/home', '/tmp', '/run'];
+/** Where a socket may not be created directly: the system's own directories, and the shared roots above them. */
+const NO_SOCKET_DIRS = ['/', ...SYSTEM_DIRS, '/home', '/tmp'];
 
 /**
  * Why appsd will not listen on `path`, or undefined.
@@ -34,7 +35,7 @@ export function unixListenProblem(path: string, runtimeDir: string | undefined, 
     for (let dir = dirname(path); ; dir = dirname(dir)) {
       const stat = lstatSync(dir, { throwIfNoEntry: false });
       if (stat) {
-        if (first && !inRuntime && SYSTEM_DIRS.includes(dir)) {
+        if (first && !inRuntime && NO_SOCKET_DIRS.includes(dir)) {
           return `listen: ${path} would be created in ${dir}, a system directory; put sockets in a directory of their own${where}`;
         }
         if (stat.isSymbolicLink() || !stat.isDirectory()) return `listen: ${path}: ${dir} is not a plain directory (a symlink?); appsd does not follow it`;

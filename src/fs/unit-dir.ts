@@ -6,7 +6,7 @@ import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { observedFile, type ObservedFile } from '../plan/observed.js';
 import { syncDir, TempFileSweeper, writeFilesAtomic } from './atomic.js';
-import { readRegularFile } from './read.js';
+import { readRegularFile, statKey } from './read.js';
 
 // systemd reads unit-file lines up to 1 MiB; a unit appsd writes is far smaller.
 const MAX_UNIT_BYTES = 8 * 1024 * 1024;
@@ -84,7 +84,7 @@ export class UnitDirectory {
         this.cache.delete(path);
         return undefined;
       }
-      key = `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+      key = statKey(s);
       const hit = this.cache.get(path);
       if (hit?.key === key) return hit.file;
     }

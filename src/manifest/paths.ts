@@ -53,7 +53,7 @@ export function parseVolume(text: string): Parsed<Volume> {
 
 // Host directories whose contents are the host itself: a container that
 // mounts them can read (and without :ro, change) the system.
-const SYSTEM_DIRS = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/boot', '/dev', '/proc', '/sys', '/run', '/var', '/root'];
+export const SYSTEM_DIRS = ['/etc', '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/boot', '/dev', '/proc', '/sys', '/run', '/var', '/root'];
 
 /** Why mounting this host path deserves a warning, or undefined. */
 export function systemMountWarning(host: HostPath): string | undefined {
