@@ -12,7 +12,7 @@ export const DIAGNOSTIC_CODES = [
   // the schema
   'unknown-field', 'missing-field', 'wrong-type', 'bad-value', 'out-of-range', 'schema', 'backend-kind', 'native-conflict', 'invalid-field',
   // values
-  'bad-name', 'bad-address', 'bad-duration', 'bad-volume', 'bad-path', 'bad-command',
+  'bad-name', 'bad-address', 'bad-duration', 'bad-volume', 'bad-path', 'bad-command', 'reserved-key',
   // across files
   'duplicate-name', 'listen-conflict', 'address-conflict',
   // rendering

@@ -11,7 +11,8 @@ rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT
 mkdir -p "$rootfs/bin" "$rootfs/www"
 cp "$busybox" "$rootfs/bin/busybox"
-for applet in sh httpd; do ln -s busybox "$rootfs/bin/$applet"; done
+# sh and its tools for the examples/real-apps scripts.
+for applet in sh httpd cat echo sleep test grep id hostname touch mkdir ls; do ln -s busybox "$rootfs/bin/$applet"; done
 cp "$here/index.html" "$rootfs/www/index.html"
 tar -C "$rootfs" -c . | podman import --quiet \
   --change 'CMD ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]' \

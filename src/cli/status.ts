@@ -10,6 +10,8 @@ import { UnitFile } from '../unit/unitfile.js';
 import { CONTROLLER_UNIT, readControllerUnit } from './install.js';
 import { appStatus, detailsWanted, type AppStatus } from '../status/app-status.js';
 import { whySocketFails } from '../reconcile/diagnose.js';
+import { missingInput } from '../reconcile/missing-inputs.js';
+import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
 import { appUnitNames, unitsOf } from '../unit/names.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
@@ -35,8 +37,17 @@ export async function statusCommand(locations: Locations, json: boolean): Promis
           .map(async (n) => [n, await whySocketFails(manifests.get(n)!.app!.listen, locations.scope)] as const),
       ),
     );
+    // A failed start: is something it reads at start missing (an env file, a secret)?
+    const startProblems = new Map<string, string | undefined>(
+      await Promise.all(
+        names
+          .filter((n) => manifests.get(n)?.app && [appUnitNames(n).backend, appUnitNames(n).service].some((u) => units.get(u)?.activeState === 'failed'))
+          .map(async (n) => [n, await missingInput(manifests.get(n)!.app!, locations.scope, DEFAULT_RENDER_OPTIONS.podmanPath)] as const),
+      ),
+    );
     const apps = names.map((name) => {
       const socketProblem = socketProblems.get(name);
+      const startProblem = startProblems.get(name);
       return appStatus({
         name,
         manifest: manifests.get(name),
@@ -45,6 +56,7 @@ export async function statusCommand(locations: Locations, json: boolean): Promis
         details,
         display: displayPath,
         ...(socketProblem !== undefined && { socketProblem }),
+        ...(startProblem !== undefined && { startProblem }),
       });
     });
     const controller = await queryController(locations.stateDir);

@@ -12,13 +12,12 @@ import {
   type Activation,
   type App,
   type Readiness,
-  type Resources,
   type Runtime,
 } from './app.js';
-import { parseHostPath, parseVolume, systemMountWarning, type Volume } from './paths.js';
+import { containerRuntime, execRuntime } from './runtime-fields.js';
+import { unitExtras } from './unit-extras.js';
 import type { DiagnosticCode } from '../diagnostics.js';
 import type { Path } from './source.js';
-import { EXEC_PREFIX } from '../unit/escape.js';
 import { APP_NAME, APP_NAME_MAX, appUnitNames } from '../unit/names.js';
 import type { SchemaProblem as Problem } from './schema-errors.js';
 import { parseTimespan } from './timespan.js';
@@ -31,6 +30,13 @@ type Data = Record<string, unknown>;
 /** The app name a manifest file gets when it does not set `name`. */
 export function nameFromFile(file: string): string {
   return basename(file, extname(file));
+}
+
+/** What the field normalizers need: the one parse-once helper, and where problems go. */
+export interface Context {
+  parse<T>(path: Path, value: unknown, parser: (v: string | number) => Parsed<T>, code: DiagnosticCode, numbers?: boolean): T | undefined;
+  problem(path: Path, message: string, code: DiagnosticCode): void;
+  warn(path: Path, message: string, code: DiagnosticCode): void;
 }
 
 export interface Normalized {
@@ -94,50 +100,21 @@ export function normalizeManifest(file: string, data: Data): Normalized {
     return parsed.value !== null && parsed.value > 0 ? { ok: true, value: parsed.value } : { ok: false, reason: 'must be longer than 0s' };
   };
   const readiness: Readiness = {
-    check: (['tcp', 'http', 'none'] as const).find((c) => c === readinessData['check']) ?? 'tcp',
+    check: (['tcp', 'http', 'health', 'none'] as const).find((c) => c === readinessData['check']) ?? 'tcp',
     path: typeof readinessData['path'] === 'string' ? readinessData['path'] : '/',
     timeoutMs: parse(['readiness', 'timeout'], readinessData['timeout'], positiveSpan, 'bad-duration', true) ?? DEFAULT_READINESS_TIMEOUT_MS,
   };
 
   const backend: InetAddress | undefined = parse(['backend'], data['backend'], (v) => parseBackendAddress(String(v)), 'bad-address');
 
+  const ctx: Context = { parse, problem, warn: (path, message, code) => warnings.push({ path, atKey: false, code, message }) };
   let runtime: Runtime | undefined;
-  if (isRecord(data['container'])) {
-    const c = data['container'];
-    const volumes: Volume[] = [];
-    if (Array.isArray(c['volumes'])) {
-      c['volumes'].forEach((v, i) => {
-        const volume = parse(['container', 'volumes', i], v, (t) => parseVolume(String(t)), 'bad-volume');
-        if (!volume) return;
-        volumes.push(volume);
-        const warning = systemMountWarning(volume.host);
-        if (warning) warnings.push({ path: ['container', 'volumes', i], atKey: false, code: 'system-mount', message: warning });
-      });
-    }
-    runtime = {
-      kind: 'container',
-      image: String(c['image']),
-      ...(typeof c['port'] === 'number' && { port: c['port'] }),
-      ...(Array.isArray(c['command']) && { command: c['command'].map(String) }),
-      env: envEntries(c['env']),
-      volumes,
-      resources: resources(c['resources']),
-      ...(typeof c['user'] === 'string' && { user: c['user'] }),
-    };
-  } else if (isRecord(data['exec'])) {
-    const e = data['exec'];
-    const command = Array.isArray(e['command']) ? e['command'].map(String) : [];
-    if (command.length) parse(['exec', 'command', 0], command[0], (v) => parseProgram(String(v)), 'bad-command');
-    const workingDirectory = parse(['exec', 'workingDirectory'], e['workingDirectory'], (v) => parseHostPath(String(v), 'workingDirectory'), 'bad-path');
-    runtime = {
-      kind: 'exec',
-      command,
-      env: envEntries(e['env']),
-      ...(workingDirectory && { workingDirectory }),
-      resources: resources(e['resources']),
-      ...(typeof e['user'] === 'string' && { user: e['user'] }),
-    };
+  if (isRecord(data['container'])) runtime = containerRuntime(ctx, data['container']);
+  else if (isRecord(data['exec'])) runtime = execRuntime(ctx, data['exec']);
+  if (readiness.check === 'health' && !(runtime?.kind === 'container' && runtime.healthCheck)) {
+    problem(['readiness', 'check'], 'check: health needs a container with a healthCheck (it waits for the first healthy result)', 'invalid-field');
   }
+  const unit = unitExtras(ctx, data['unit']);
 
   if (problems.length || !runtime) return { problems, warnings, parsedPaths };
   const app: App = {
@@ -151,45 +128,12 @@ export function normalizeManifest(file: string, data: Data): Normalized {
     ...(typeof data['maxConnections'] === 'number' && { maxConnections: data['maxConnections'] }),
     ...(backend && { backend }),
     runtime,
+    unit,
   };
   return { app, problems, warnings, parsedPaths };
 }
 
-/** The program of an exec command: a path or a name systemd can run as written. */
-function parseProgram(program: string): Parsed<string> {
-  if (program === '' || EXEC_PREFIX.test(program)) {
-    return { ok: false, reason: `the program must be a path or a name, not "${program}" (systemd reads a leading - @ : + ! | as a prefix)` };
-  }
-  if (program.includes('/') && !program.startsWith('/')) {
-    return { ok: false, reason: `the program "${program}" must be an absolute path or a plain name found in systemd's search path` };
-  }
-  // systemd reads the executable with its own rules: quotes and backslashes
-  // are not taken literally there, and `$` is not expanded (so escaping it
-  // would change the path). Refuse what it cannot run as written.
-  const bad = /[\s"'\\$\0-\x1f\x7f]/.exec(program);
-  if (bad) {
-    const what = /\s/.test(bad[0]) ? 'whitespace' : /[\0-\x1f\x7f]/.test(bad[0]) ? 'a control character' : `"${bad[0]}"`;
-    return { ok: false, reason: `the program path contains ${what}, which systemd cannot run as written; use a path without it (or a wrapper script)` };
-  }
-  return { ok: true, value: program };
-}
-
-function isRecord(value: unknown): value is Data {
+export function isRecord(value: unknown): value is Data {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function envEntries(value: unknown): Array<readonly [string, string]> {
-  if (!isRecord(value)) return [];
-  // Sorted, so reordering keys in the manifest does not change the unit's bytes.
-  return Object.entries(value as Data)
-    .map(([k, v]) => [k, String(v)] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-function resources(value: unknown): Resources {
-  const r = isRecord(value) ? value : {};
-  return {
-    ...((typeof r['memory'] === 'string' || typeof r['memory'] === 'number') && { memory: String(r['memory']) }),
-    ...(typeof r['cpu'] === 'number' && { cpu: r['cpu'] }),
-  };
-}

@@ -24,31 +24,52 @@ export function parseHostPath(text: string, what: string): Parsed<HostPath> {
   return { ok: true, value: { home: false, path: text } };
 }
 
-export type Volume = { readonly host: HostPath; readonly container: string; readonly options: readonly string[] };
+/** A bind mount of a host path, or a named podman volume (created by podman on first use). */
+export type Volume =
+  | { readonly kind: 'bind'; readonly host: HostPath; readonly container: string; readonly options: readonly string[] }
+  | { readonly kind: 'named'; readonly name: string; readonly container: string; readonly options: readonly string[] };
 
 const VOLUME_OPTIONS = new Set([
   'ro', 'rw', 'z', 'Z', 'O', 'U', 'copy', 'nocopy', 'exec', 'noexec', 'suid', 'nosuid', 'dev', 'nodev',
   'shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate', 'bind', 'rbind', 'unbindable', 'runbindable',
 ]);
 
+/** What podman accepts as the name of a volume, network or secret (and no ',' or ':', its separators). */
+export const PODMAN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
 export function parseVolume(text: string): Parsed<Volume> {
   const parts = text.split(':');
   if (parts.length < 2 || parts.length > 3) {
-    return { ok: false, reason: `volume "${text}" must be HOST:CONTAINER or HOST:CONTAINER:OPTIONS` };
+    return { ok: false, reason: `volume "${text}" must be HOST:CONTAINER[:OPTIONS] or NAME:CONTAINER[:OPTIONS]` };
   }
-  const host = parseHostPath(parts[0]!, 'host path');
-  if (!host.ok) return host;
-  const container = parts[1]!;
-  if (!container.startsWith('/') || !PATH_CHARS.test(container)) {
-    return { ok: false, reason: `container path "${container}" must be absolute, without whitespace or control characters` };
-  }
-  if (hasParentSegment(container)) return { ok: false, reason: `container path "${container}" contains "..": write the directory it means` };
+  const source = parts[0]!;
+  const container = parseContainerPath(parts[1]!);
+  if (!container.ok) return container;
   const options = parts[2] === undefined ? [] : parts[2].split(',');
   const unknown = options.filter((o) => !VOLUME_OPTIONS.has(o));
   if (unknown.length) {
     return { ok: false, reason: `unknown volume option${unknown.length > 1 ? 's' : ''} ${unknown.map((o) => `"${o}"`).join(', ')} (e.g. ro, rw, z, Z, U)` };
   }
-  return { ok: true, value: { host: host.value, container, options } };
+  // podman's own rule: a source that starts with / (or, for appsd, ~) is a
+  // host path; anything else names a volume.
+  if (!source.startsWith('/') && !source.startsWith('~')) {
+    if (!PODMAN_NAME.test(source) || source.length > 253) {
+      return { ok: false, reason: `"${source}" is neither a host path (absolute, or ~/...) nor a volume name (letters, digits, '_', '.', '-', starting with a letter or digit)` };
+    }
+    return { ok: true, value: { kind: 'named', name: source, container: container.value, options } };
+  }
+  const host = parseHostPath(source, 'host path');
+  if (!host.ok) return host;
+  return { ok: true, value: { kind: 'bind', host: host.value, container: container.value, options } };
+}
+
+/** An absolute path inside the container. */
+export function parseContainerPath(text: string, what = 'container path'): Parsed<string> {
+  if (!text.startsWith('/') || !PATH_CHARS.test(text)) {
+    return { ok: false, reason: `${what} "${text}" must be absolute, without whitespace, ':', '\\' or control characters` };
+  }
+  if (hasParentSegment(text)) return { ok: false, reason: `${what} "${text}" contains "..": write the directory it means` };
+  return { ok: true, value: text };
 }
 
 // Host directories whose contents are the host itself: a container that

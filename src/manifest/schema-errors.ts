@@ -115,7 +115,10 @@ function explain(e: ErrorObject): SchemaProblem {
     }
     case 'propertyNames': {
       const name = String(params['propertyName']);
-      return at(`invalid variable name "${name}": use letters, digits and _, not starting with a digit`, 'schema', [...path, name], true);
+      // The propertyNames schema's x-error says what a name must be here (labels, credentials, unit settings).
+      const rule = (parent?.['propertyNames'] as Record<string, unknown> | undefined)?.['x-error'];
+      const message = typeof rule === 'string' ? `"${name}" ${rule}` : `invalid variable name "${name}": use letters, digits and _, not starting with a digit`;
+      return at(message, 'schema', [...path, name], true);
     }
     case 'pattern':
       // x-pattern: the message for this pattern alone (x-error also covers the type).

@@ -15,7 +15,9 @@ export type Reason =
   | 'socket-not-listening'
   | 'listen-changed'
   | 'old-definition'
-  | 'units-changed';
+  | 'units-changed'
+  | 'network-missing'
+  | 'network-unused';
 
 export const REASON_TEXT: Readonly<Record<Reason, string>> = {
   'new-app': 'new app',
@@ -30,6 +32,8 @@ export const REASON_TEXT: Readonly<Record<Reason, string>> = {
   'listen-changed': 'listen address changed',
   'old-definition': 'running with the old definition; the next connection starts the new one',
   'units-changed': 'unit files changed',
+  'network-missing': 'a network the app joins does not exist',
+  'network-unused': 'appsd created it and no app joins it any more',
 };
 
 /** Why units of an app go away. */
@@ -64,8 +68,17 @@ export interface ReloadAction {
   readonly reason: 'units-changed';
 }
 
+/** A podman network appsd creates (labelled as this appsd's) or removes (only one it created). */
+export interface NetworkAction {
+  readonly kind: 'create-network' | 'remove-network';
+  /** The app that joins it (create), or that joined it last (remove). */
+  readonly app: string;
+  readonly network: string;
+  readonly reason: 'network-missing' | 'network-unused';
+}
+
 export type UnitAction = StopAction | DisableAction | WriteAction | DeleteAction | EnableAction | ResetFailedAction | RestartAction | StartAction;
-export type Action = UnitAction | ReloadAction;
+export type Action = UnitAction | ReloadAction | NetworkAction;
 export type ActionKind = Action['kind'];
 
 /**
@@ -74,16 +87,20 @@ export type ActionKind = Action['kind'];
  *   files     unit files written and deleted (all at once)
  *   enable    sockets enabled (one call)
  *   reload    the one daemon-reload
+ *   networks  podman networks the apps join created (before anything can start a container)
  *   activate  stops of services running an old definition, reset-failed,
  *             restarts, starts: what needs the new definitions (per app, in order)
+ *   prune     networks appsd created and no app joins removed (once their containers stopped)
  * A plan holds only the phases that have actions.
  */
 export type Phase =
   | { readonly kind: 'teardown'; readonly actions: ReadonlyArray<StopAction | DisableAction> }
+  | { readonly kind: 'networks'; readonly actions: readonly NetworkAction[] }
   | { readonly kind: 'files'; readonly actions: ReadonlyArray<WriteAction | DeleteAction> }
   | { readonly kind: 'enable'; readonly actions: readonly EnableAction[] }
   | { readonly kind: 'reload'; readonly actions: readonly [ReloadAction] }
-  | { readonly kind: 'activate'; readonly actions: ReadonlyArray<StopAction | ResetFailedAction | RestartAction | StartAction> };
+  | { readonly kind: 'activate'; readonly actions: ReadonlyArray<StopAction | ResetFailedAction | RestartAction | StartAction> }
+  | { readonly kind: 'prune'; readonly actions: readonly NetworkAction[] };
 
 export type PhaseKind = Phase['kind'];
 

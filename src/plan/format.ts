@@ -11,10 +11,12 @@ export function symbol(action: Action): '+' | '~' | '-' {
       return action.before === undefined ? '+' : '~';
     case 'enable':
     case 'start':
+    case 'create-network':
       return '+';
     case 'delete':
     case 'stop':
     case 'disable':
+    case 'remove-network':
       return '-';
     case 'reload':
     case 'reset-failed':
@@ -33,12 +35,17 @@ export function verb(action: Action): string {
 
 export function reasonText(action: Action): string {
   const text = REASON_TEXT[action.reason];
-  return action.kind !== 'reload' && action.detail ? `${text} (${action.detail})` : text;
+  return 'detail' in action && action.detail ? `${text} (${action.detail})` : text;
 }
 
 export function describeAction(action: Action): string {
   if (action.kind === 'reload') return `${symbol(action)} ${verb(action)} (${reasonText(action)})`;
-  return `${symbol(action)} ${verb(action)} ${action.unit} (${action.app}: ${reasonText(action)})`;
+  return `${symbol(action)} ${verb(action)} ${subject(action)} (${action.app}: ${reasonText(action)})`;
+}
+
+/** What an action acts on: a unit, or a podman network. */
+export function subject(action: Exclude<Action, { kind: 'reload' }>): string {
+  return 'unit' in action ? action.unit : `network ${action.network}`;
 }
 
 /** The unified diff of one file change, with paths as a/UNIT and b/UNIT. */
@@ -111,7 +118,8 @@ export function planToJSON(plan: Plan, unitDir: string): unknown {
       action: a.kind === 'write' ? verb(a) : a.kind,
       symbol: symbol(a),
       app: a.kind === 'reload' ? null : a.app,
-      unit: a.kind === 'reload' ? null : a.unit,
+      unit: 'unit' in a ? a.unit : null,
+      ...('network' in a && { network: a.network }),
       reason: a.reason,
       text: reasonText(a),
       ...((a.kind === 'write' || a.kind === 'delete') && { diff: unitDiff(a, unitDir) }),

@@ -2,6 +2,7 @@
 // the backend ports it allocated. Ownership follows Flux: appsd prunes only
 // what its inventory lists and what still carries its marker.
 import { PORT_RANGE } from '../render/ports.js';
+import { PODMAN_NAME } from '../manifest/paths.js';
 import { isAppName, unitsOf } from '../unit/names.js';
 
 export interface InventoryApp {
@@ -11,6 +12,8 @@ export interface InventoryApp {
   readonly units: readonly string[];
   /** A backend port appsd allocated (containers without `backend:`), kept while the app exists. */
   readonly port?: number;
+  /** podman networks appsd created that the app joins: removed once no app joins them. */
+  readonly networks?: readonly string[];
 }
 
 export interface Inventory {
@@ -80,7 +83,7 @@ function checkEntry(name: string, value: unknown): InventoryApp {
   const bad = (why: string) => new Error(`app ${JSON.stringify(name)}: ${why}`);
   if (!isAppName(name)) throw bad('not an app name appsd gives');
   if (typeof value !== 'object' || value === null) throw bad('not an entry');
-  const { manifest, units, port } = value as Record<string, unknown>;
+  const { manifest, units, port, networks } = value as Record<string, unknown>;
   if (typeof manifest !== 'string' || !manifest.startsWith('/')) throw bad('the manifest is not an absolute path');
   const own = new Set(unitsOf(name, 'proxy'));
   if (!Array.isArray(units) || units.some((u) => typeof u !== 'string' || !own.has(u))) {
@@ -91,5 +94,8 @@ function checkEntry(name: string, value: unknown): InventoryApp {
   if (port !== undefined && !(Number.isInteger(port) && (port as number) >= PORT_RANGE.first && (port as number) <= PORT_RANGE.last)) {
     throw bad(`the port is not one appsd allocates (${PORT_RANGE.first}-${PORT_RANGE.last})`);
   }
-  return { manifest, units: units as string[], ...(port !== undefined && { port: port as number }) };
+  if (networks !== undefined && !(Array.isArray(networks) && networks.every((n) => typeof n === 'string' && PODMAN_NAME.test(n)))) {
+    throw bad('lists a network that is not a podman network name');
+  }
+  return { manifest, units: units as string[], ...(port !== undefined && { port: port as number }), ...(networks !== undefined && { networks: networks as string[] }) };
 }

@@ -25,7 +25,16 @@ export interface Observed {
   readonly online: boolean;
   readonly units: ReadonlyMap<string, ObservedUnit>;
   readonly inventory: Inventory;
+  /**
+   * podman networks by name, with the appsd instance that created each
+   * (its io.appsd.instance label; undefined: not created by an appsd).
+   * Undefined when not observed: offline, or no app joins or joined a network.
+   */
+  readonly networks?: ReadonlyMap<string, string | undefined>;
 }
+
+/** The label that marks a podman network as created by an appsd, with its instance. */
+export const NETWORK_LABEL = 'io.appsd.instance';
 
 const MARKER = /^X-Appsd-App=(.+)$/m;
 const INSTANCE = /^X-Appsd-Instance=(.+)$/m;

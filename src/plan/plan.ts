@@ -10,6 +10,7 @@ import {
   type DeleteAction,
   type DisableAction,
   type EnableAction,
+  type NetworkAction,
   type Phase,
   type RemovalReason,
   type ResetFailedAction,
@@ -53,6 +54,8 @@ class Phases {
   readonly deletes: DeleteAction[] = [];
   readonly enable: EnableAction[] = [];
   readonly activate: Array<StopAction | ResetFailedAction | RestartAction | StartAction> = [];
+  readonly networks: NetworkAction[] = [];
+  readonly prune: NetworkAction[] = [];
 
   /** In execution order; within a phase, by kind, then in the order planned (apps by name). */
   build(reloadPending: boolean): Phase[] {
@@ -64,16 +67,18 @@ class Phases {
     const reload = reloadPending || teardown.some((a) => a.kind === 'disable') || files.length > 0 || this.enable.length > 0;
     const phases: Phase[] = [];
     if (teardown.length) phases.push({ kind: 'teardown', actions: teardown });
+    if (this.networks.length) phases.push({ kind: 'networks', actions: this.networks });
     if (files.length) phases.push({ kind: 'files', actions: files });
     if (this.enable.length) phases.push({ kind: 'enable', actions: this.enable });
     if (reload) phases.push({ kind: 'reload', actions: [{ kind: 'reload', reason: 'units-changed' }] });
     if (activate.length) phases.push({ kind: 'activate', actions: activate });
+    if (this.prune.length) phases.push({ kind: 'prune', actions: this.prune });
     return phases;
   }
 
   /** How many actions are planned so far: an app with none of its own is unchanged. */
   get size(): number {
-    return this.teardown.length + this.writes.length + this.deletes.length + this.enable.length + this.activate.length;
+    return this.teardown.length + this.writes.length + this.deletes.length + this.enable.length + this.activate.length + this.networks.length + this.prune.length;
   }
 }
 
@@ -115,6 +120,7 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
     }
     const isNew = !previous;
     const planned = phases.size;
+    const networks = joinNetworks(app, observed, instance, phases);
     const writes = new Map<string, WriteAction>();
     for (const u of app.units) {
       const before = unit(u.name).file?.text;
@@ -159,6 +165,7 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
       manifest: app.app.file,
       units: app.units.map((u) => u.name),
       ...(app.allocatedPort !== undefined && { port: app.allocatedPort }),
+      ...(networks.length > 0 && { networks }),
     };
     results.push({ app: app.name, outcome: isNew ? 'created' : phases.size > planned ? 'configured' : 'unchanged' });
   }
@@ -173,6 +180,8 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
     removeUnits(name, entry.units, 'manifest-removed', phases, observed, instance);
     results.push({ app: name, outcome: 'removed' });
   }
+
+  pruneNetworks(desired, inventoryApps, observed, instance, phases);
 
   // A reload that a crash or a failure left undone is done now.
   const built = phases.build(observed.inventory.reloadPending === true);
@@ -203,6 +212,51 @@ function removeUnits(app: string, names: readonly string[], reason: RemovalReaso
     }
     if (unitRole(app, name) === 'socket' && (!observed.online || u.enablement === 'enabled')) phases.teardown.push({ kind: 'disable', app, unit: name, reason });
     if (u.file) phases.deletes.push({ kind: 'delete', app, unit: name, reason, before: u.file.text });
+  }
+}
+
+/**
+ * The networks an app joins: those missing are created (labelled as this
+ * appsd's). Returns the ones appsd created, for the inventory; a network
+ * someone else created is joined but never recorded, so never removed.
+ */
+function joinNetworks(app: DesiredApp, observed: Observed, instance: string | undefined, phases: Phases): string[] {
+  const runtime = app.app.runtime;
+  if (runtime.kind !== 'container' || !observed.networks) return [];
+  const ours: string[] = [];
+  for (const network of runtime.networks) {
+    if (!observed.networks.has(network)) {
+      if (!phases.networks.some((a) => a.network === network)) phases.networks.push({ kind: 'create-network', app: app.name, network, reason: 'network-missing' });
+      ours.push(network);
+    } else if (observed.networks.get(network) === networkOwner(instance)) {
+      ours.push(network);
+    }
+  }
+  return ours;
+}
+
+/** The label value of networks this appsd creates. */
+export function networkOwner(instance: string | undefined): string {
+  return instance ?? 'appsd';
+}
+
+/**
+ * Networks appsd created that no app joins any more (not a desired app, nor
+ * one kept or refused with its last applied units) are removed, once their
+ * containers have stopped.
+ */
+function pruneNetworks(desired: readonly DesiredApp[], next: Record<string, InventoryApp>, observed: Observed, instance: string | undefined, phases: Phases): void {
+  if (!observed.networks) return;
+  const joined = new Set<string>();
+  for (const d of desired) if (d.app.runtime.kind === 'container') for (const n of d.app.runtime.networks) joined.add(n);
+  for (const entry of Object.values(next)) for (const n of entry.networks ?? []) joined.add(n);
+  const seen = new Set<string>();
+  for (const [app, entry] of Object.entries(observed.inventory.apps).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const network of entry.networks ?? []) {
+      if (joined.has(network) || seen.has(network) || observed.networks.get(network) !== networkOwner(instance)) continue;
+      seen.add(network);
+      phases.prune.push({ kind: 'remove-network', app, network, reason: 'network-unused' });
+    }
   }
 }
 

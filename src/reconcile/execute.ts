@@ -8,7 +8,9 @@
 import { forEachLimited } from '../fs/atomic.js';
 import type { UnitDirectory } from '../fs/unit-dir.js';
 import { assertNever } from '../manifest/app.js';
-import type { Action, AppResult, Phase, UnitAction, WriteAction } from '../plan/actions.js';
+import type { Action, AppResult, NetworkAction, Phase, UnitAction, WriteAction } from '../plan/actions.js';
+import { subject } from '../plan/format.js';
+import type { PodmanPort } from '../plan/podman-port.js';
 import { intentInventory, type Inventory } from '../plan/inventory.js';
 import type { Plan } from '../plan/plan.js';
 import type { SystemdPort } from '../plan/systemd-port.js';
@@ -37,12 +39,15 @@ export interface ExecuteOptions {
   readonly onResult?: (result: ActionResult) => void;
   /** Why an action failed, beyond systemd's one word (`job failed`): e.g. the address a socket could not bind. */
   readonly explain?: (action: UnitAction, error: unknown) => Promise<string | undefined>;
+  /** For plans with network actions. */
+  readonly podman?: PodmanPort;
 }
 
 export async function execute(plan: Plan, units: UnitDirectory, systemd: SystemdPort, previous: Inventory, options: ExecuteOptions = {}): Promise<ExecuteResult> {
   const run = new Run(options);
   const written: WriteAction[] = [];
-  for (const phase of plan.phases) await runPhase(phase, run, units, systemd, written, plan.phases);
+  const ports = { units, systemd, ...(options.podman && { podman: options.podman }) };
+  for (const phase of plan.phases) await runPhase(phase, run, ports, written, plan.phases);
 
   const failed = run.failedApps;
   const apps = plan.apps.map((a): AppResult => {
@@ -68,7 +73,7 @@ class Run {
 
   record(action: Action, error?: unknown): void {
     const result: ActionResult = error === undefined ? { action, ok: true } : { action, ok: false, error: (error as Error).message };
-    if (error !== undefined && action.kind !== 'reload') this.fail(action.app, `${action.kind} ${action.unit}: ${(error as Error).message}`);
+    if (error !== undefined && action.kind !== 'reload') this.fail(action.app, `${action.kind} ${subject(action)}: ${(error as Error).message}`);
     this.push(result);
   }
 
@@ -84,7 +89,7 @@ class Run {
   }
 
   /** True (and recorded as skipped) when an earlier action of the app failed. */
-  skip(action: UnitAction): boolean {
+  skip(action: UnitAction | NetworkAction): boolean {
     if (!this.failedApps.has(action.app)) return false;
     this.push({ action, ok: false, skipped: true });
     return true;
@@ -112,8 +117,28 @@ async function refusedUnits(written: readonly WriteAction[], run: Run, systemd: 
   }
 }
 
-async function runPhase(phase: Phase, run: Run, units: UnitDirectory, systemd: SystemdPort, written: WriteAction[], phases: readonly Phase[]): Promise<void> {
+interface Ports {
+  readonly units: UnitDirectory;
+  readonly systemd: SystemdPort;
+  readonly podman?: PodmanPort;
+}
+
+async function runPhase(phase: Phase, run: Run, { units, systemd, podman }: Ports, written: WriteAction[], phases: readonly Phase[]): Promise<void> {
   switch (phase.kind) {
+    case 'networks':
+    case 'prune':
+      for (const action of phase.actions) {
+        if (run.skip(action)) continue;
+        try {
+          if (!podman) throw new Error('podman is not available to this pass');
+          if (action.kind === 'create-network') await podman.createNetwork(action.network);
+          else await podman.removeNetwork(action.network);
+          run.record(action);
+        } catch (error) {
+          run.record(action, error);
+        }
+      }
+      return;
     case 'teardown':
       return perApp(phase.actions, run, (action) => runJob(systemd, action));
     case 'activate':
@@ -166,7 +191,7 @@ async function runPhase(phase: Phase, run: Run, units: UnitDirectory, systemd: S
         // systemd still runs the old definitions: nothing that needs the new
         // ones may start. Every app that changed files fails (and is retried).
         for (const p of phases) {
-          if (p.kind !== 'files' && p.kind !== 'enable' && p.kind !== 'teardown') continue;
+          if (p.kind !== 'files' && p.kind !== 'enable' && p.kind !== 'teardown' && p.kind !== 'networks') continue;
           for (const a of p.actions) run.fail(a.app, `daemon-reload failed: ${(error as Error).message}`);
         }
         return;

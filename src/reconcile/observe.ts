@@ -3,6 +3,7 @@
 // are looked at: appsd never reads (or touches) units it has no business with.
 import type { Inventory } from '../plan/inventory.js';
 import type { Observed, ObservedUnit } from '../plan/observed.js';
+import type { PodmanPort } from '../plan/podman-port.js';
 import type { SystemdPort } from '../plan/systemd-port.js';
 import type { UnitDirectory } from '../fs/unit-dir.js';
 
@@ -10,12 +11,14 @@ import type { UnitDirectory } from '../fs/unit-dir.js';
  * @param desired every desired unit's text: units whose file already matches
  *   need no systemd state beyond their socket's, which keeps a no-op pass cheap.
  * @param systemd undefined for an offline diff: files only.
+ * @param podman asked for its networks when set: only when an app joins or joined one.
  */
 export async function observe(
   units: UnitDirectory,
   desired: ReadonlyMap<string, string>,
   inventory: Inventory,
   systemd: SystemdPort | undefined,
+  podman?: PodmanPort,
 ): Promise<Observed> {
   const all = new Set(desired.keys());
   for (const app of Object.values(inventory.apps)) for (const u of app.units) all.add(u);
@@ -32,16 +35,17 @@ export async function observe(
   // that is about to change or go (is it running?).
   const sockets = list.filter((n) => n.endsWith('.socket'));
   const changing = list.filter((n) => !n.endsWith('.socket') && (!desired.has(n) || observed.get(n)!.file?.text !== desired.get(n)));
-  const [statuses, enablement] = await Promise.all([
+  const [statuses, enablement, networks] = await Promise.all([
     systemd.listUnits([...sockets, ...changing]),
     // Enabled by appsd: its symlink is here (one lstat). Anything else (not
     // enabled here, masked, enabled elsewhere) is asked of systemd.
     Promise.all(sockets.map((n) => (units.enabledHere(n) ? 'enabled' : systemd.unitFileState(n)))),
+    podman?.networks(),
   ]);
   for (const [name, status] of statuses) if (observed.has(name)) observed.set(name, { ...observed.get(name)!, status });
   sockets.forEach((name, i) => {
     const state = enablement[i];
     if (state) observed.set(name, { ...observed.get(name)!, enablement: state });
   });
-  return { online: true, units: observed, inventory };
+  return { online: true, units: observed, inventory, ...(networks && { networks }) };
 }

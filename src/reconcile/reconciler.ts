@@ -9,7 +9,9 @@ import { loadManifests, withLateProblems, type CheckCache, type LoadResult } fro
 import { nameFromFile } from '../manifest/normalize.js';
 import type { AppResult } from '../plan/actions.js';
 import { intentInventory, keptPorts, type Inventory } from '../plan/inventory.js';
-import { plan, type Plan } from '../plan/plan.js';
+import { networkOwner, plan, type Plan } from '../plan/plan.js';
+import type { PodmanPort } from '../plan/podman-port.js';
+import { PodmanNetworks } from '../podman/networks.js';
 import type { SystemdPort } from '../plan/systemd-port.js';
 import { desiredUnits, type DesiredApp, type DesiredState, type RenderCache } from '../render/desired.js';
 import type { RenderOptions } from '../render/options.js';
@@ -31,6 +33,8 @@ export interface ReconcilerSetup {
   readonly cache?: boolean;
   /** The manager's runtime directory (/run, or $XDG_RUNTIME_DIR): unix sockets may go there. */
   readonly runtimeDir?: string;
+  /** podman's networks, for apps that join one. */
+  readonly podman?: PodmanPort;
 }
 
 export interface PassPlan {
@@ -70,6 +74,7 @@ export class Reconciler {
       renderOptions,
       cache,
       ...(runtimeDir !== undefined && { runtimeDir }),
+      podman: new PodmanNetworks(renderOptions.podmanPath, networkOwner(renderOptions.instance)),
     });
   }
 
@@ -113,6 +118,7 @@ export class Reconciler {
       const apps = new Map(planned.desired.map((d) => [d.name, d.app] as const));
       const executed = await execute(planned.plan, this.setup.units, systemd, inventory, {
         ...(options.onResult && { onResult: options.onResult }),
+        ...(this.setup.podman && { podman: this.setup.podman }),
         explain: async (action) => {
           const app = apps.get(action.app);
           const socketJob = (action.kind === 'start' || action.kind === 'restart') && unitRole(action.app, action.unit) === 'socket';
@@ -130,7 +136,9 @@ export class Reconciler {
     const rendered = await this.desiredWithFreePorts(loaded, keptPorts(inventory));
     const load = withLateProblems(loaded, rendered.failures);
     const texts = new Map(rendered.apps.flatMap((d) => d.units.map((u) => [u.name, u.text] as const)));
-    const observed = await observe(this.setup.units, texts, inventory, systemd);
+    // podman is asked only when an app joins a network, or joined one appsd may have to remove.
+    const networked = rendered.apps.some((d) => d.app.runtime.kind === 'container' && d.app.runtime.networks.length > 0) || Object.values(inventory.apps).some((a) => a.networks?.length);
+    const observed = await observe(this.setup.units, texts, inventory, systemd, systemd && networked ? this.setup.podman : undefined);
     const instance = this.setup.renderOptions.instance;
     const refused = this.unixPathProblems(rendered.apps, observed);
     return {

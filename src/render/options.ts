@@ -16,6 +16,8 @@ export interface RenderOptions {
    * (golden tests, which must not depend on a path).
    */
   readonly instance?: string;
+  /** Whether podman runs rootless (a user manager of a user other than root): `userns: keep-id` needs it. */
+  readonly rootless: boolean;
 }
 
 export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
@@ -23,6 +25,7 @@ export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
   podmanPath: '/usr/bin/podman',
   bashPath: '/bin/bash',
   scope: 'user',
+  rootless: true,
 };
 
 /** An appsd is its state directory (its inventory and its lock): the instance id is a short hash of its path. */
@@ -30,6 +33,6 @@ export function instanceId(stateDir: string): string {
   return createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16);
 }
 
-export function renderOptionsFor(scope: 'user' | 'system', stateDir: string): RenderOptions {
-  return { ...DEFAULT_RENDER_OPTIONS, scope, instance: instanceId(stateDir) };
+export function renderOptionsFor(scope: 'user' | 'system', stateDir: string, uid = process.getuid?.() ?? 0): RenderOptions {
+  return { ...DEFAULT_RENDER_OPTIONS, scope, instance: instanceId(stateDir), rootless: scope === 'user' && uid !== 0 };
 }

@@ -10,7 +10,7 @@
 // millisecond or two, and /dev/tcp needs no extra tool.
 import type { InetAddress } from '../manifest/address.js';
 import type { Readiness } from '../manifest/app.js';
-import type { Word } from '../unit/escape.js';
+import { UnitValueError, type Word } from '../unit/escape.js';
 import type { RenderOptions } from './options.js';
 
 const NOW = '${EPOCHREALTIME/[.,]/}';
@@ -33,8 +33,11 @@ function script(probe: string, what: string): string {
   );
 }
 
-/** The ExecStartPost= command line, or undefined for `check: none`. */
-export function readinessCommand(readiness: Readiness, backend: InetAddress, label: string, options: RenderOptions): Word[] | undefined {
+// $5 podman, $6 the container: podman runs the container's health check once.
+const HEALTH_PROBE = '"$5" healthcheck run "$6" >/dev/null';
+
+/** The ExecStartPost= command line, or undefined for `check: none`. `container` names the app's container, for `check: health`. */
+export function readinessCommand(readiness: Readiness, backend: InetAddress, label: string, options: RenderOptions, container?: string): Word[] | undefined {
   const host = backend.host ?? '127.0.0.1';
   const common = [host, String(backend.port), String(readiness.timeoutMs), label];
   switch (readiness.check) {
@@ -44,5 +47,8 @@ export function readinessCommand(readiness: Readiness, backend: InetAddress, lab
       return [options.bashPath, '-c', script(TCP_PROBE, 'did not accept connections'), 'appsd-ready', ...common];
     case 'http':
       return [options.bashPath, '-c', script(HTTP_PROBE, `did not answer GET ${'$5'} below 500`), 'appsd-ready', ...common, readiness.path];
+    case 'health':
+      if (container === undefined) throw new UnitValueError('check: health needs a container with a healthCheck');
+      return [options.bashPath, '-c', script(HEALTH_PROBE, 'did not pass its healthCheck'), 'appsd-ready', ...common, options.podmanPath, container];
   }
 }

@@ -10,13 +10,15 @@
 // Native activation: the socket starts appsd-NAME.service, which is the app itself
 // and receives the listening socket (LISTEN_FDS).
 import { formatAddress, type InetAddress } from '../manifest/address.js';
-import { assertNever, type App, type ContainerRuntime, type ExecRuntime, type Resources, type Runtime } from '../manifest/app.js';
-import type { HostPath } from '../manifest/paths.js';
+import { assertNever, type App, type Resources, type Runtime } from '../manifest/app.js';
 import type { Path } from '../manifest/source.js';
 import { formatTimespan } from '../manifest/timespan.js';
-import { escapeExecWord, escapeSpecifiers, formatCommandLine, formatEnvironmentAssignment, specifier, UnitValueError, type Word } from '../unit/escape.js';
+import { escapeSpecifiers, formatCommandLine, type Word } from '../unit/escape.js';
 import { appUnitNames, containerName } from '../unit/names.js';
 import { UnitFile } from '../unit/unitfile.js';
+import { containerService } from './container.js';
+import { execService } from './exec.js';
+import { field, FieldError } from './fields.js';
 import type { RenderOptions } from './options.js';
 import { readinessCommand } from './readiness.js';
 
@@ -64,26 +66,6 @@ export function renderApp(app: App, backend: InetAddress | undefined, options: R
   } catch (error) {
     if (error instanceof FieldError) return { ok: false, path: error.path, message: error.message };
     return { ok: false, path: [], message: `cannot render the app's units: ${(error as Error).message}` };
-  }
-}
-
-/** A value that cannot be written, and the manifest field it came from. */
-class FieldError extends Error {
-  constructor(
-    readonly path: Path,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Runs `write`, blaming the field at `path` for a value the unit-file layer refuses. */
-function field<T>(path: Path, write: () => T): T {
-  try {
-    return write();
-  } catch (error) {
-    if (error instanceof UnitValueError) throw new FieldError(path, error.message);
-    throw error;
   }
 }
 
@@ -141,7 +123,8 @@ function backendUnit(app: App, backend: InetAddress, options: RenderOptions): Un
   // and the socket then stops listening for good (trigger-limit-hit).
   unit.add('Unit', 'StartLimitIntervalSec', 0);
   runtimeService(unit, app, app.runtime, backend, options);
-  const ready = field(['readiness'], () => readinessCommand(app.readiness, backend, formatAddress(backend), options));
+  const container = app.runtime.kind === 'container' ? containerName(app.name) : undefined;
+  const ready = field(['readiness'], () => readinessCommand(app.readiness, backend, formatAddress(backend), options, container));
   if (ready) {
     // Lets the readiness wait put its failure message in the unit's status.
     if (!allowsNotifyFromAll(app.runtime)) unit.add('Service', 'NotifyAccess', 'all');
@@ -149,6 +132,7 @@ function backendUnit(app: App, backend: InetAddress, options: RenderOptions): Un
     unit.add('Service', 'TimeoutStartSec', formatTimespan(app.readiness.timeoutMs + START_MARGIN_MS));
   }
   resourceLimits(unit, app.runtime.resources);
+  manifestExtras(unit, app);
   return unit;
 }
 
@@ -164,6 +148,7 @@ function nativeServiceUnit(app: App, options: RenderOptions): UnitFile {
   // loop under the socket's trigger limit, so the socket keeps listening.
   unit.add('Service', 'ExecStopPost', formatCommandLine([options.bashPath, '-c', '[ "$SERVICE_RESULT" = success ] || sleep 1']));
   resourceLimits(unit, app.runtime.resources);
+  manifestExtras(unit, app);
   return unit;
 }
 
@@ -191,80 +176,17 @@ function allowsNotifyFromAll(runtime: Runtime): boolean {
   }
 }
 
-/** Whom the app runs as: see the `user` fields in the schema. */
-const ROOT = new Set(['root', '0']);
-
-function execService(unit: UnitFile, runtime: ExecRuntime, options: RenderOptions): void {
-  unit.add('Service', 'Type', 'exec');
-  if (options.scope === 'system') {
-    // Never root by accident: a fresh unprivileged user for each start,
-    // unless the manifest names one (or root).
-    if (runtime.user === undefined) unit.add('Service', 'DynamicUser', 'yes');
-    else if (!ROOT.has(runtime.user)) unit.add('Service', 'User', runtime.user);
-  } else if (runtime.user !== undefined) {
-    field(['exec', 'user'], () => {
-      throw new UnitValueError('only the system manager (--system) can run an app as another user; a user manager runs every app as its own user');
-    });
-  }
-  for (const [name, value] of runtime.env) field(['exec', 'env', name], () => unit.add('Service', 'Environment', formatEnvironmentAssignment(name, value)));
-  const directory = runtime.workingDirectory;
-  if (directory) field(['exec', 'workingDirectory'], () => unit.add('Service', 'WorkingDirectory', hostPathValue(directory)));
-  field(['exec', 'command'], () => unit.add('Service', 'ExecStart', formatCommandLine(runtime.command)));
-  // Programs that trap SIGTERM and exit 128+15 stopped cleanly, too.
-  unit.add('Service', 'SuccessExitStatus', 143);
-}
-
-/**
- * podman as `podman generate systemd --new` runs it (cidfile, --replace, --rm,
- * --sdnotify=conmon, Type=notify), plus --init so SIGTERM reaches a PID 1 that
- * handles it: stopping takes milliseconds instead of the 10 s kill timeout.
- * With native activation there is no --init: the app must be the process
- * whose PID LISTEN_PID names, and no port is published.
- */
-function containerService(unit: UnitFile, app: App, runtime: ContainerRuntime, backend: InetAddress | undefined, options: RenderOptions): void {
-  const cidfile: Word = [specifier('t'), '/', specifier('n'), '.ctr-id'];
-  unit.add('Service', 'Type', 'notify');
-  unit.add('Service', 'NotifyAccess', 'all');
-  unit.add('Service', 'Environment', 'PODMAN_SYSTEMD_UNIT=%n');
-  // podman 4.3 refuses to start when the cidfile of the previous run is still there.
-  unit.add('Service', 'ExecStartPre', formatCommandLine(['/bin/rm', '-f', cidfile]));
-  const args: Word[] = [
-    options.podmanPath, 'run', ['--cidfile=', ...cidfile], '--cgroups=no-conmon', '--rm', '--sdnotify=conmon', '-d', '--replace',
-  ];
-  if (backend) args.push('--init');
-  args.push(`--name=${containerName(app.name)}`);
-  // Rootful podman (the system manager) would run the image's user, often
-  // root, as the host's root: default to nobody unless the manifest says.
-  const user = runtime.user ?? (options.scope === 'system' ? '65534:65534' : undefined);
-  if (user !== undefined && !ROOT.has(user)) args.push(`--user=${user}`);
-  if (backend && runtime.port !== undefined) args.push(`--publish=${formatAddress(backend)}:${runtime.port}`);
-  for (const [name, value] of runtime.env) args.push(`--env=${name}=${value}`);
-  for (const volume of runtime.volumes) {
-    const host: Word = volume.host.home ? [specifier('h'), volume.host.path] : volume.host.path;
-    const rest = `:${volume.container}${volume.options.length ? `:${volume.options.join(',')}` : ''}`;
-    args.push(typeof host === 'string' ? `--volume=${host}${rest}` : ['--volume=', ...host, rest]);
-  }
-  if (runtime.resources.memory !== undefined) args.push(`--memory=${runtime.resources.memory}`);
-  if (runtime.resources.cpu !== undefined) args.push(`--cpus=${runtime.resources.cpu}`);
-  args.push(runtime.image, ...(runtime.command ?? []));
-  // One command line for every field: check each field's words alone first,
-  // so that a refused value is blamed on the field it came from.
-  for (const [name, value] of runtime.env) field(['container', 'env', name], () => escapeExecWord(`--env=${name}=${value}`));
-  (runtime.command ?? []).forEach((word, i) => field(['container', 'command', i], () => escapeExecWord(word)));
-  field(['container'], () => unit.add('Service', 'ExecStart', formatCommandLine(args)));
-  unit.add('Service', 'ExecStop', formatCommandLine([options.podmanPath, 'stop', '--ignore', '-t', '10', ['--cidfile=', ...cidfile]]));
-  unit.add('Service', 'ExecStopPost', formatCommandLine([options.podmanPath, 'rm', '-f', '--ignore', '-t', '10', ['--cidfile=', ...cidfile]]));
-  // podman exits 143 when the container ends on SIGTERM: a scale-down, not a failure.
-  unit.add('Service', 'SuccessExitStatus', 143);
-  unit.add('Service', 'TimeoutStopSec', 70);
-}
-
 function resourceLimits(unit: UnitFile, resources: Resources): void {
   if (resources.memory !== undefined) unit.add('Service', 'MemoryMax', resources.memory);
   if (resources.cpu !== undefined) unit.add('Service', 'CPUQuota', `${Math.round(resources.cpu * 100)}%`);
 }
 
-/** `~` becomes %h: systemd's `~` in WorkingDirectory= only works alone, %h works everywhere. */
-function hostPathValue(path: HostPath): string {
-  return path.home ? `%h${escapeSpecifiers(path.path)}` : escapeSpecifiers(path.path);
+/**
+ * The manifest's `unit:` keys, after appsd's own lines: for a key systemd
+ * reads once, the later line wins, as a drop-in would. `%` is taken literally.
+ */
+function manifestExtras(unit: UnitFile, app: App): void {
+  for (const section of ['Unit', 'Service'] as const) {
+    for (const [key, value] of app.unit[section]) field(['unit', section, key], () => unit.add(section, key, escapeSpecifiers(value)));
+  }
 }

@@ -43,6 +43,11 @@ set -e
 mount --make-private / 2>/dev/null || true
 mount -t tmpfs -o size=64m,mode=755 tmpfs /run/systemd
 mkdir /run/systemd/system
+# What PID 1 creates at boot and sandboxing settings (ProtectKernelTunables=,
+# InaccessiblePaths=, ...) mount over what they hide; without these nodes
+# such services fail with 226/NAMESPACE in the sandbox.
+mkdir /run/systemd/inaccessible
+(cd /run/systemd/inaccessible && touch reg && mkdir dir && mkfifo fifo && mknod chr c 0 0 && mknod blk b 0 0 && mkfifo sock && chmod 0000 reg dir fifo chr blk sock)
 for root in ${CGROUP_ROOTS.join(' ')}; do
   if [ -d "$root" ]; then mkdir -p "$root/$APPSD_CGROUP"; echo $$ > "$root/$APPSD_CGROUP/cgroup.procs"; fi
 done

@@ -35,6 +35,8 @@ export interface AppStatusInput {
   readonly details: ReadonlyMap<string, ServiceDetails>;
   /** Why the socket cannot listen, when it failed and the adapter could tell (address in use, ...). */
   readonly socketProblem?: string;
+  /** What the app reads at start and is missing, when its last start failed and the adapter could tell (an env file, a secret). */
+  readonly startProblem?: string;
   /** How a file path is shown (relative to the working directory, say). */
   readonly display?: (file: string) => string;
 }
@@ -83,7 +85,7 @@ export function appStatus(input: AppStatusInput): AppStatus {
     error = `the socket failed to listen${input.socketProblem ? `: ${input.socketProblem}` : ''}; the next pass starts it again`;
   } else if (backend === 'failed' && worker) {
     const d = details.get(worker.name);
-    error = d?.statusText || `the last start failed (${d?.result ?? 'unknown'})`;
+    error = input.startProblem ? `the last start failed: ${input.startProblem}` : d?.statusText || `the last start failed (${d?.result ?? 'unknown'})`;
   } else if (!manifest && appliedManifest) {
     error = 'manifest removed; the next pass removes the app';
   }

@@ -42,6 +42,7 @@ const FILES: Record<string, string | Buffer> = {
   'address-conflict.yaml': 'listen: 127.0.0.1:9200\nbackend: 127.0.0.1:9210\nexec: {command: [/bin/true]}\n',
   'address-conflict-2.yaml': 'listen: 127.0.0.1:9210\nbackend: 127.0.0.1:9221\nexec: {command: [/bin/true]}\n',
   'unrenderable.yaml': `${OK(9230)}  user: nobody\n`,
+  'reserved-key.yaml': `${OK(9250)}unit: {Service: {Restart: always}}\n`,
   'system-mount.yaml': 'listen: 9240\ncontainer: {image: x, port: 80, volumes: ["/etc:/host-etc:ro"]}\n',
   'unsafe-permissions.yaml': OK(9250),
 };

@@ -10,6 +10,7 @@ import { buildTestImages, IMAGES, podmanInspect, removeAppsdContainers, runningC
 import { activeState, get, systemctl, waitFor } from '../helpers/systemd.js';
 import { needPrograms, realTier } from '../helpers/tier.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
+import { registerRealAppTests } from './real-apps.js';
 
 interface Context {
   manager: PrivateManager;
@@ -33,6 +34,7 @@ realTier('podman', privateManagerUnsupported() ?? needPrograms(['podman', 'runc'
     if (t.context.confDir) rmSync(t.context.confDir, { recursive: true, force: true });
   });
   registerTests();
+  registerRealAppTests(test, workspace);
 });
 
 const workspace = (t: { context: Context; teardown: (fn: () => void) => void }) => makeWorkspace(t.context.manager, (fn) => t.teardown(fn));

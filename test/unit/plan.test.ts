@@ -36,7 +36,7 @@ function applied(files: Record<string, string>, tweak: (units: Map<string, Obser
   return { online: true, units, inventory: { version: 1, apps } };
 }
 
-const summary = (actions: readonly Action[]) => actions.map((a) => (a.kind === 'reload' ? a.kind : `${a.kind} ${a.unit}`));
+const summary = (actions: readonly Action[]) => actions.map((a) => (a.kind === 'reload' ? a.kind : `${a.kind} ${'unit' in a ? a.unit : a.network}`));
 const appOf = (a: Action) => (a.kind === 'reload' ? undefined : a.app);
 const outcomes = (p: ReturnType<typeof plan>) => Object.fromEntries(p.apps.map((a) => [a.app, a.outcome]));
 const NONE = new Set<string>();
@@ -159,4 +159,41 @@ test('offline: files are compared, and a new app is assumed to need enabling and
   const p = plan({ desired: render({ 'a.yaml': app('a', 8000) }).apps, protectedApps: NONE, observed: { online: false, units: new Map(), inventory: EMPTY_INVENTORY } });
   t.false(p.online);
   t.deepEqual(summary(p.actions).slice(-3), ['enable appsd-a.socket', 'reload', 'start appsd-a.socket']);
+});
+
+const netApp = (name: string, port: number, networks: string[]) =>
+  `name: ${name}\nlisten: 127.0.0.1:${port}\ncontainer:\n  image: localhost/x\n  port: 80\n  network: ${JSON.stringify(networks)}\n`;
+
+test('networks: a missing one is created before the units, once for all the apps that join it; one someone else made is joined, never recorded', (t) => {
+  const desired = render({ 'a.yaml': netApp('a', 8100, ['shared', 'theirs']), 'b.yaml': netApp('b', 8110, ['shared']) }).apps;
+  const observed: Observed = { online: true, units: new Map(), inventory: EMPTY_INVENTORY, networks: new Map([['theirs', undefined], ['podman', undefined]]) };
+  const p = plan({ desired, protectedApps: NONE, observed, instance: 'i1' });
+  t.is(p.phases[0]!.kind, 'networks');
+  t.deepEqual(summary(p.phases[0]!.actions), ['create-network shared']);
+  t.deepEqual(p.inventory.apps['a']!.networks, ['shared']);
+  t.deepEqual(p.inventory.apps['b']!.networks, ['shared']);
+  // Once it exists (labelled as this instance's), nothing to do.
+  const after: Observed = { ...observed, networks: new Map([['theirs', undefined], ['shared', 'i1']]) };
+  t.false(plan({ desired, protectedApps: NONE, observed: after, instance: 'i1' }).actions.some((a) => a.kind === 'create-network'));
+});
+
+test('networks: removed once no app joins them, after the containers stopped; never one another appsd or a person created', (t) => {
+  const inventory: Inventory = {
+    version: 1,
+    apps: {
+      a: { manifest: '/x/a.yaml', units: [], networks: ['mine', 'other-instance'] },
+      b: { manifest: '/x/b.yaml', units: [], networks: ['mine', 'kept'] },
+    },
+  };
+  const networks = new Map([['mine', 'i1'], ['other-instance', 'i2'], ['kept', 'i1']]);
+  // b's manifest is invalid: it keeps its units, and its network.
+  const p = plan({ desired: [], protectedApps: new Set(['b']), observed: { online: true, units: new Map(), inventory, networks }, instance: 'i1' });
+  t.deepEqual(summary(p.actions.filter((a) => a.kind === 'remove-network')), []);
+  const p2 = plan({ desired: [], protectedApps: NONE, observed: { online: true, units: new Map(), inventory, networks }, instance: 'i1' });
+  const removals = p2.actions.filter((a) => a.kind === 'remove-network');
+  t.deepEqual(summary(removals), ['remove-network mine', 'remove-network kept']);
+  t.is(p2.phases.at(-1)!.kind, 'prune');
+  // Not observed (offline, or no app ever joined a network): no network actions at all.
+  const offline = plan({ desired: [], protectedApps: NONE, observed: { online: false, units: new Map(), inventory }, instance: 'i1' });
+  t.false(offline.actions.some((a) => a.kind === 'remove-network'));
 });

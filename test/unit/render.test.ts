@@ -184,3 +184,39 @@ test('system scope: backends are not root unless the manifest says so', (t) => {
   const [app] = load({ 'web.yaml': EXEC_APP.replace('exec:\n', 'exec:\n  user: nobody\n') }).apps;
   t.like(renderApp(app!, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, DEFAULT_RENDER_OPTIONS), { ok: false, path: ['exec', 'user'] });
 });
+
+test('userns: keep-id is refused at its field when podman runs rootful (as podman 4.3 would refuse it at start)', (t) => {
+  const loaded = load({ 'k.yaml': 'listen: 8080\ncontainer:\n  image: x\n  port: 80\n  userns: keep-id\n' });
+  const app = loaded.apps[0]!;
+  const rootless = renderApp(app, { kind: 'inet', family: 4, host: '127.0.0.1', port: 20001 }, { ...DEFAULT_RENDER_OPTIONS, rootless: true });
+  t.true(rootless.ok);
+  const rootful = renderApp(app, { kind: 'inet', family: 4, host: '127.0.0.1', port: 20001 }, { ...DEFAULT_RENDER_OPTIONS, rootless: false });
+  t.false(rootful.ok);
+  if (!rootful.ok) {
+    t.deepEqual(rootful.path, ['container', 'userns']);
+    t.regex(rootful.message, /only rootless podman/);
+  }
+});
+
+test('every container field reaches podman as exact words, through the escaper', (t) => {
+  const manifest = `listen: 8080
+container:
+  image: localhost/x
+  port: 80
+  entrypoint: [/bin/sh, "-c"]
+  command: ["echo $HOME 100% \\"q\\""]
+  podmanArgs: [--hostname, "a host; rm -rf /", "--dns=10.0.0.1"]
+  labels: {org.example.note: "50% of $PATH"}
+  secrets: [{name: db, env: DB_PASSWORD}, {name: key, file: /etc/key}]
+  healthCheck: {command: "test -f /ready && echo '$x'"}
+`;
+  const exec = parse(unitsOf({ 'x.yaml': manifest })['appsd-x-backend.service']!).get('Service', 'ExecStart')[0]!;
+  const words = parseExecLine(exec, SPECIFIERS);
+  const tail = words.slice(words.indexOf('localhost/x'));
+  t.deepEqual(tail, ['localhost/x', 'echo $HOME 100% "q"']);
+  for (const word of ['--hostname', 'a host; rm -rf /', '--dns=10.0.0.1', '--label=org.example.note=50% of $PATH', '--secret=db,type=env,target=DB_PASSWORD', '--secret=key,type=mount,target=/etc/key', '--entrypoint=["/bin/sh","-c"]', '--health-cmd=["CMD-SHELL","test -f /ready && echo \'$x\'"]']) {
+    t.true(words.includes(word), `${word} in ${JSON.stringify(words)}`);
+  }
+  // podmanArgs come right before the image, in order.
+  t.deepEqual(words.slice(words.indexOf('localhost/x') - 3, words.indexOf('localhost/x')), ['--hostname', 'a host; rm -rf /', '--dns=10.0.0.1']);
+});

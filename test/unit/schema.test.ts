@@ -7,6 +7,7 @@ import { DIAGNOSTIC_CODES, isDiagnosticCode } from '../../src/diagnostics.js';
 import { manifestSchema } from '../../src/manifest/schema.js';
 import { parseBackendAddress, parseListenAddress } from '../../src/manifest/address.js';
 import { parseHostPath, parseVolume } from '../../src/manifest/paths.js';
+import { parseCapability, parseDevice, parseMount, parseNetworkName, parseTmpfs } from '../../src/manifest/podman-values.js';
 import { parseTimespan } from '../../src/manifest/timespan.js';
 import { errorLines } from '../helpers/fixtures.js';
 
@@ -28,8 +29,18 @@ const CASES: Array<[string, RegExp, (v: string) => boolean, string[]]> = [
     ['30s', '100ms', '2', 'infinity', '1x']],
   ['volumes', pattern(schema.properties.container.properties.volumes.items.pattern), (v) => parseVolume(v).ok,
     ['/srv:/data', '~:/home', '~/x:/y:ro,Z', '/a:/b:U', 'rel:/b', '/a:b', '/a:/b:bogus', '~x:/y', '/a b:/c']],
-  ['workingDirectory', pattern(schema.properties.exec.properties.workingDirectory.pattern), (v) => parseHostPath(v, 'd').ok,
+  ['workingDirectory', pattern(schema.definitions.hostPath.pattern), (v) => parseHostPath(v, 'd').ok,
     ['/srv', '~', '~/app', 'rel', '~x', '/a:b']],
+  ['tmpfs', pattern(schema.properties.container.properties.tmpfs.items.pattern), (v) => parseTmpfs(v).ok,
+    ['/tmp', '/run/x:size=16m,mode=0700', '/a:noexec', 'rel', '/a:b c', '/a/../b']],
+  ['mounts', pattern(schema.properties.container.properties.mounts.items.pattern), (v) => parseMount(v).ok,
+    ['type=bind,source=/a,target=/b,ro', 'type=tmpfs,target=/t,tmpfs-size=1m', 'type=volume,src=v,dst=/d', 'type=nfs,target=/a', 'type=bind,target=/b', 'a b']],
+  ['devices', pattern(schema.properties.container.properties.devices.items.pattern), (v) => parseDevice(v).ok,
+    ['/dev/dri', '/dev/fuse:rwm', '/dev/a:/dev/b', '/dev/a:/dev/b:rw', '/etc/passwd', '/dev/a:/dev/b:x', '/dev/a b']],
+  ['network', pattern(schema.definitions.podmanName.pattern), (v) => parseNetworkName(v).ok,
+    ['web', 'a.b_c-d', 'host', '-x', 'a b', 'a,b']],
+  ['capabilities', pattern(schema.properties.container.properties.capabilities.properties.add.items.pattern), (v) => parseCapability(v).ok,
+    ['NET_ADMIN', 'cap_chown', 'ALL', 'all', 'FLY', 'sys-admin']],
 ];
 
 for (const [field, re, parses, values] of CASES) {

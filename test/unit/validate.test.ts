@@ -120,10 +120,10 @@ test('exec programs that systemd would misread', (t) => {
   ]);
 });
 
-test('volumes: relative host paths, bad options, home', (t) => {
+test('volumes: named volumes, relative host paths, bad options, home', (t) => {
   const base = 'listen: 8080\ncontainer:\n  image: x\n  port: 80\n  volumes:\n';
-  t.deepEqual(errors(`${base}    - data:/data\n    - ~/data:/data:ro,Z\n    - /srv:/srv:rw,bogus\n    - /a b:/c\n`), [
-    'app.yaml:6:7: container.volumes[0]: host path "data" must be absolute or start with ~/ (relative paths depend on where appsd runs)',
+  t.deepEqual(errors(`${base}    - ./data:/data\n    - ~/data:/data:ro,Z\n    - /srv:/srv:rw,bogus\n    - /a b:/c\n    - data:/data\n`), [
+    'app.yaml:6:7: container.volumes[0]: "./data" is neither a host path (absolute, or ~/...) nor a volume name (letters, digits, \'_\', \'.\', \'-\', starting with a letter or digit)',
     'app.yaml:8:7: container.volumes[2]: unknown volume option "bogus" (e.g. ro, rw, z, Z, U)',
     'app.yaml:9:7: container.volumes[3]: host path "/a b" contains whitespace, \':\', \'\\\' or control characters',
   ]);
