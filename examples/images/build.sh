@@ -9,7 +9,8 @@ busybox=$(command -v busybox) || { echo "build.sh: busybox is missing (apt-get i
 command -v podman >/dev/null || { echo "build.sh: podman is missing (apt-get install podman)" >&2; exit 1; }
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT
-mkdir -p "$rootfs/bin" "$rootfs/www"
+# /run, /tmp and /var/tmp: with --read-only, podman mounts tmpfs there (and secrets under /run/secrets).
+mkdir -p "$rootfs/bin" "$rootfs/www" "$rootfs/run" "$rootfs/tmp" "$rootfs/var/tmp"
 cp "$busybox" "$rootfs/bin/busybox"
 # sh and its tools for the examples/real-apps scripts.
 for applet in sh httpd cat echo sleep test grep id hostname touch mkdir ls; do ln -s busybox "$rootfs/bin/$applet"; done

@@ -53,6 +53,11 @@ export function containerService(unit: UnitFile, app: App, runtime: ContainerRun
     args.push(volume.kind === 'named' ? `--volume=${volume.name}${rest}` : ['--volume=', ...hostPathWord(volume.host), rest]);
   }
   for (const tmpfs of runtime.tmpfs) args.push(`--tmpfs=${tmpfs}`);
+  // podman 4.3 with --read-only mounts the secret files before /run's tmpfs,
+  // on the read-only image, and the start fails ("read-only file system"): a
+  // tmpfs of their own at /run/secrets gives them a place.
+  const secretFiles = runtime.secrets.some((s) => s.as === 'file' && !s.target.startsWith('/'));
+  if (runtime.readOnly && secretFiles && !runtime.tmpfs.some((t) => t.split(':')[0] === '/run/secrets')) args.push('--tmpfs=/run/secrets');
   for (const mount of runtime.mounts) args.push(`--mount=${mount}`);
   for (const device of runtime.devices) args.push(`--device=${device}`);
   if (runtime.readOnly) args.push('--read-only');

@@ -45,7 +45,7 @@ export async function buildTestImages(env: NodeJS.ProcessEnv): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'appsd-images-'));
   try {
     const rootfs = join(dir, 'rootfs');
-    for (const sub of ['bin', 'www', 'tmp']) mkdirSync(join(rootfs, sub), { recursive: true });
+    for (const sub of ['bin', 'www', 'tmp', 'run', 'var/tmp']) mkdirSync(join(rootfs, sub), { recursive: true });
     copyFileSync(execFileSync('sh', ['-c', 'command -v busybox']).toString().trim(), join(rootfs, 'bin', 'busybox'));
     for (const applet of ['sh', 'httpd', 'sleep', 'echo', 'cat', 'ls', 'test', 'grep', 'id', 'hostname', 'touch', 'mkdir', 'wget']) symlinkSync('busybox', join(rootfs, 'bin', applet));
     const source = fileURLToPath(new URL('../fixtures/sockact-server.c', import.meta.url));

@@ -15,7 +15,8 @@ export interface Workspace {
   remove(name: string): void;
 }
 
-export function workspace(manager: PrivateManager, teardown: (fn: () => void) => void): Workspace {
+/** @param env added to the manager's environment for appsd (e.g. the CONTAINERS_CONF its units get, for appsd's own podman calls). */
+export function workspace(manager: PrivateManager, teardown: (fn: () => void) => void, env: NodeJS.ProcessEnv = {}): Workspace {
   const dir = mkdtempSync(join(tmpdir(), 'appsd-ws-'));
   teardown(() => rmSync(dir, { recursive: true, force: true }));
   const apps = join(dir, 'apps.d');
@@ -25,7 +26,7 @@ export function workspace(manager: PrivateManager, teardown: (fn: () => void) =>
     apps,
     state,
     unitDir: manager.unitDir,
-    appsd: (...args) => runCli([...args, '--apps-dir', apps, '--state-dir', state], { env: manager.env }),
+    appsd: (...args) => runCli([...args, '--apps-dir', apps, '--state-dir', state], { env: { ...manager.env, ...env } }),
     write: (name, text) => writeFileSync(join(apps, name), text),
     remove: (name) => rmSync(join(apps, name), { force: true }),
   };

@@ -34,10 +34,12 @@ realTier('podman', privateManagerUnsupported() ?? needPrograms(['podman', 'runc'
     if (t.context.confDir) rmSync(t.context.confDir, { recursive: true, force: true });
   });
   registerTests();
-  registerRealAppTests(test, workspace);
+  registerRealAppTests(test, (t) => workspace(t));
 });
 
-const workspace = (t: { context: Context; teardown: (fn: () => void) => void }) => makeWorkspace(t.context.manager, (fn) => t.teardown(fn));
+// appsd's own podman calls (networks, secrets for status) see what the units' podman sees.
+const workspace = (t: { context: Context; teardown: (fn: () => void) => void }) =>
+  makeWorkspace(t.context.manager, (fn) => t.teardown(fn), { CONTAINERS_CONF: t.context.podmanEnv['CONTAINERS_CONF'] });
 
 function containerApp(listen: number, lines: string[], container: string[]): string {
   return [`listen: 127.0.0.1:${listen}`, ...lines, 'container:', ...container.map((l) => `  ${l}`)].join('\n') + '\n';

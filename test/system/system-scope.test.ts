@@ -85,9 +85,31 @@ realTier('system manager (systemd as PID 1 in podman)', needPrograms(['podman', 
     t.is(await curl(18710, '/whoami'), (await inside('id -u nobody')).stdout.trim());
     t.is(await curl(18720, '/whoami'), '0');
     t.is((await inside('systemctl show -p DynamicUser --value appsd-dyn-backend.service')).stdout.trim(), 'yes');
-    // The backend's output is in the journal.
-    const security = await inside('systemd-analyze security --no-pager appsd-dyn-backend.service | tail -1');
-    t.log(security.stdout.trim());
+  });
+
+  test.serial('hardening: strict rates "OK" in systemd-analyze security, with a dynamic user and with a named one, and the app still answers', async (t) => {
+    await write('strict.yaml', exec(18730, 'strict').replace('exec:\n', 'exec:\n  hardening: strict\n  umask: "0077"\n'));
+    await write('strict-nobody.yaml', exec(18740, 'strict nobody').replace('exec:\n', 'exec:\n  hardening: strict\n  user: nobody\n'));
+    await write('bare.yaml', exec(18750, 'bare').replace('exec:\n', 'exec:\n  hardening: none\n'));
+    const apply = await appsd('apply');
+    t.is(apply.code, 0, apply.stdout + apply.stderr);
+    t.is(await curl(18730), 'strict');
+    t.is(await curl(18740), 'strict nobody');
+    t.is(await curl(18750), 'bare');
+    t.is((await inside('systemctl show -p UMask --value appsd-strict-backend.service')).stdout.trim(), '0077');
+    const exposure = async (app: string) => {
+      const line = (await inside(`systemd-analyze security --no-pager appsd-${app}-backend.service | tail -1`)).stdout;
+      const m = /Overall exposure level for \S+: (\d+\.\d) (\S+)/.exec(line);
+      if (!m) throw new Error(`no exposure level in: ${line}`);
+      return { score: Number(m[1]), verdict: m[2]!.replace(/\x1b\[[0-9;]*m/g, '') };
+    };
+    const [strict, nobody, bare, dynamicDefault] = await Promise.all([exposure('strict'), exposure('strict-nobody'), exposure('bare'), exposure('dyn')]);
+    t.log(`exposure: none ${bare.score} ${bare.verdict}, default ${dynamicDefault.score} ${dynamicDefault.verdict}, strict ${strict.score} ${strict.verdict}, strict + user nobody ${nobody.score} ${nobody.verdict}`);
+    for (const r of [strict, nobody]) {
+      t.true(['OK', 'SAFE', 'PERFECT'].includes(r.verdict), `strict rates ${r.score} ${r.verdict}`);
+      t.true(r.score < 2, `strict rates ${r.score}`);
+    }
+    t.true(bare.score > dynamicDefault.score && dynamicDefault.score > strict.score, 'none > default > strict');
   });
 
   test.serial('converging in system scope: a no-op pass, drift repair, removal', async (t) => {
