@@ -20,7 +20,7 @@ import type { DiagnosticCode } from '../diagnostics.js';
 import type { Path } from './source.js';
 import { APP_NAME, APP_NAME_MAX, appUnitNames } from '../unit/names.js';
 import type { SchemaProblem as Problem } from './schema-errors.js';
-import { parseTimespan } from './timespan.js';
+import { parseTimespan, positiveSpan } from './timespan.js';
 
 export type { SchemaProblem as Problem } from './schema-errors.js';
 
@@ -94,11 +94,6 @@ export function normalizeManifest(file: string, data: Data): Normalized {
   const idleTimeoutMs = idle === undefined ? DEFAULT_IDLE_TIMEOUT_MS : idle;
 
   const readinessData = isRecord(data['readiness']) ? data['readiness'] : {};
-  const positiveSpan = (v: string | number): Parsed<number> => {
-    const parsed = parseTimespan(v, false);
-    if (!parsed.ok) return parsed;
-    return parsed.value !== null && parsed.value > 0 ? { ok: true, value: parsed.value } : { ok: false, reason: 'must be longer than 0s' };
-  };
   const readiness: Readiness = {
     check: (['tcp', 'http', 'health', 'none'] as const).find((c) => c === readinessData['check']) ?? 'tcp',
     path: typeof readinessData['path'] === 'string' ? readinessData['path'] : '/',

@@ -18,7 +18,7 @@ import { isRecord, type Context } from './normalize.js';
 import { parseContainerPath, parseHostPath, parseVolume, systemMountWarning, type HostPath, type Volume } from './paths.js';
 import { parseCapability, parseDevice, parseMount, parseNetworkName, parsePodmanName, parseTmpfs } from './podman-values.js';
 import { EXEC_PREFIX } from '../unit/escape.js';
-import { parseTimespan } from './timespan.js';
+import { parseTimespan, positiveSpan } from './timespan.js';
 
 type Data = Record<string, unknown>;
 type Path = Array<string | number>;
@@ -216,12 +216,6 @@ function parseProgram(program: string): Parsed<string> {
     return { ok: false, reason: `the program path contains ${what}, which systemd cannot run as written; use a path without it (or a wrapper script)` };
   }
   return { ok: true, value: program };
-}
-
-export function positiveSpan(v: string | number): Parsed<number> {
-  const parsed = parseTimespan(v, false);
-  if (!parsed.ok) return parsed;
-  return parsed.value !== null && parsed.value > 0 ? { ok: true, value: parsed.value } : { ok: false, reason: 'must be longer than 0s' };
 }
 
 /** A time span in whole seconds (rounded up), at most `max`. */

@@ -36,6 +36,13 @@ export function parseTimespan(value: string | number, allowInfinity: boolean): P
   return checkRange(total, text);
 }
 
+/** A time span that must be longer than 0 (a timeout, an interval). */
+export function positiveSpan(value: string | number): Parsed<number> {
+  const parsed = parseTimespan(value, false);
+  if (!parsed.ok) return parsed;
+  return parsed.value !== null && parsed.value > 0 ? { ok: true, value: parsed.value } : { ok: false, reason: 'must be longer than 0s' };
+}
+
 function checkRange(ms: number, text: string): Parsed<number> {
   if (!Number.isFinite(ms) || ms < 0) return { ok: false, reason: `"${text}" is not a time span` };
   if (ms > MAX_MS) return { ok: false, reason: `"${text}" is longer than a year` };

@@ -127,6 +127,43 @@ const SYSCALL_ERROR: Line = ['SystemCallErrorNumber', 'EPERM'];
 // applied. The app sees only its own user (others appear as nobody).
 const PRIVATE_USERS: Line = ['PrivateUsers', 'yes'];
 
+const STRICT_SYSTEM: readonly Line[] = [
+  NO_NEW_PRIVILEGES,
+  NO_CAPABILITIES,
+  PROTECT_SYSTEM_STRICT,
+  PROTECT_HOME,
+  PRIVATE_TMP,
+  PRIVATE_DEVICES,
+  PROTECT_HOSTNAME,
+  PROTECT_CLOCK,
+  PROTECT_KERNEL_TUNABLES,
+  PROTECT_KERNEL_MODULES,
+  PROTECT_KERNEL_LOGS,
+  PROTECT_CONTROL_GROUPS,
+  PROTECT_PROC,
+  PROC_SUBSET,
+  ADDRESS_FAMILIES,
+  RESTRICT_NAMESPACES,
+  RESTRICT_REALTIME,
+  RESTRICT_SUID_SGID,
+  LOCK_PERSONALITY,
+  REMOVE_IPC,
+  NATIVE_ARCHITECTURE,
+  SYSCALLS_ALLOWED,
+  SYSCALLS_DENIED,
+  SYSCALL_ERROR,
+];
+
+// The system list, less what a user manager cannot apply: ProtectProc=,
+// ProcSubset=, ProtectControlGroups= and RemoveIPC= are for system
+// services only (systemd.exec(5); ProcSubset= was silently not applied);
+// ProtectHome= would hide the app itself, whose files a user keeps under
+// ~ (%h). Plus PrivateUsers=, without which the rest is not applied or
+// fails. The home directory stays writable: ProtectSystem=strict leaves
+// it to ProtectHome=.
+const SYSTEM_ONLY: ReadonlySet<Line> = new Set([PROTECT_HOME, PROTECT_CONTROL_GROUPS, PROTECT_PROC, PROC_SUBSET, REMOVE_IPC]);
+const STRICT_USER: readonly Line[] = STRICT_SYSTEM.filter((line) => !SYSTEM_ONLY.has(line)).flatMap((line) => (line === NO_NEW_PRIVILEGES ? [line, PRIVATE_USERS] : [line]));
+
 const PRESETS: Readonly<Record<Hardening, Readonly<Record<'user' | 'system', readonly Line[]>>>> = {
   none: { system: [], user: [] },
   default: {
@@ -150,63 +187,7 @@ const PRESETS: Readonly<Record<Hardening, Readonly<Record<'user' | 'system', rea
     // user's other programs keep there.
     user: [NO_NEW_PRIVILEGES, RESTRICT_SUID_SGID, RESTRICT_REALTIME, LOCK_PERSONALITY],
   },
-  strict: {
-    system: [
-      NO_NEW_PRIVILEGES,
-      NO_CAPABILITIES,
-      PROTECT_SYSTEM_STRICT,
-      PROTECT_HOME,
-      PRIVATE_TMP,
-      PRIVATE_DEVICES,
-      PROTECT_HOSTNAME,
-      PROTECT_CLOCK,
-      PROTECT_KERNEL_TUNABLES,
-      PROTECT_KERNEL_MODULES,
-      PROTECT_KERNEL_LOGS,
-      PROTECT_CONTROL_GROUPS,
-      PROTECT_PROC,
-      PROC_SUBSET,
-      ADDRESS_FAMILIES,
-      RESTRICT_NAMESPACES,
-      RESTRICT_REALTIME,
-      RESTRICT_SUID_SGID,
-      LOCK_PERSONALITY,
-      REMOVE_IPC,
-      NATIVE_ARCHITECTURE,
-      SYSCALLS_ALLOWED,
-      SYSCALLS_DENIED,
-      SYSCALL_ERROR,
-    ],
-    // The system list, less what a user manager cannot apply: ProtectProc=,
-    // ProcSubset=, ProtectControlGroups= and RemoveIPC= are for system
-    // services only (systemd.exec(5); ProcSubset= was silently not applied);
-    // ProtectHome= would hide the app itself, whose files a user keeps under
-    // ~ (%h). Plus PrivateUsers=, without which the rest is not applied or
-    // fails. The home directory stays writable: ProtectSystem=strict leaves
-    // it to ProtectHome=.
-    user: [
-      NO_NEW_PRIVILEGES,
-      PRIVATE_USERS,
-      NO_CAPABILITIES,
-      PROTECT_SYSTEM_STRICT,
-      PRIVATE_TMP,
-      PRIVATE_DEVICES,
-      PROTECT_HOSTNAME,
-      PROTECT_CLOCK,
-      PROTECT_KERNEL_TUNABLES,
-      PROTECT_KERNEL_MODULES,
-      PROTECT_KERNEL_LOGS,
-      ADDRESS_FAMILIES,
-      RESTRICT_NAMESPACES,
-      RESTRICT_REALTIME,
-      RESTRICT_SUID_SGID,
-      LOCK_PERSONALITY,
-      NATIVE_ARCHITECTURE,
-      SYSCALLS_ALLOWED,
-      SYSCALLS_DENIED,
-      SYSCALL_ERROR,
-    ],
-  },
+  strict: { system: STRICT_SYSTEM, user: STRICT_USER },
 };
 
 /** [Service] lines of the preset for the given manager scope, in the order written. */
