@@ -48,6 +48,12 @@ mkdir /run/systemd/system
 # such services fail with 226/NAMESPACE in the sandbox.
 mkdir /run/systemd/inaccessible
 (cd /run/systemd/inaccessible && touch reg && mkdir dir && mkfifo fifo && mknod chr c 0 0 && mknod blk b 0 0 && mkfifo sock && chmod 0000 reg dir fifo chr blk sock)
+# LoadCredential=/SetCredential= build a service's credentials in a child
+# mount namespace and move the mount to $XDG_RUNTIME_DIR/credentials/UNIT:
+# the move reaches the manager only through a shared mount (on a host, /run
+# is one). Without this the service sees an empty $CREDENTIALS_DIRECTORY.
+mount --bind "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR"
+mount --make-shared "$XDG_RUNTIME_DIR"
 for root in ${CGROUP_ROOTS.join(' ')}; do
   if [ -d "$root" ]; then mkdir -p "$root/$APPSD_CGROUP"; echo $$ > "$root/$APPSD_CGROUP/cgroup.procs"; fi
 done

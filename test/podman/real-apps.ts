@@ -45,9 +45,7 @@ export function registerRealAppTests<C extends RealAppsContext>(test: TestFn<C>,
     const secret = (await podman('secret', 'inspect', '--format', '{{.ID}}', 'notes-admin-password')).stdout.trim();
     t.truthy(secret);
     const token = readFileSync(join(home, '.config/appsd-example/api-token'), 'utf8').trim();
-    // api.yaml (an exec app) is proven in the system tier: LoadCredential= files
-    // do not arrive in the suite's private user manager (see docs/manifest.md).
-    cpSync(join(EXAMPLE, 'notes.yaml'), join(w.apps, 'notes.yaml'));
+    for (const file of ['notes.yaml', 'api.yaml']) cpSync(join(EXAMPLE, file), join(w.apps, file));
 
     const apply = await w.appsd('apply');
     t.is(apply.code, 0, apply.stdout + apply.stderr);
@@ -84,6 +82,12 @@ export function registerRealAppTests<C extends RealAppsContext>(test: TestFn<C>,
     await systemctl(manager, 'stop', 'appsd-notes.service', 'appsd-notes-backend.service');
     t.regex(await get(8092), /^starts before this one: 1$/m);
 
+    // The exec app: the credential arrives, under the strict preset.
+    t.is(await get(8093), `api: token of ${token.length} characters\n`);
+    const api = await systemctl(manager, 'show', '-p', 'ProtectSystem,UMask', 'appsd-api-backend.service');
+    t.regex(api, /ProtectSystem=strict/);
+    t.regex(api, /UMask=0077/);
+
     // The secret's value and the token are in no file under the unit and state directories.
     const password = (await podman('run', '--rm', '--secret', 'notes-admin-password', 'localhost/appsd-hello:latest', 'cat', '/run/secrets/notes-admin-password')).stdout.trim();
     t.true(password.length > 10);
@@ -102,6 +106,13 @@ export function registerRealAppTests<C extends RealAppsContext>(test: TestFn<C>,
     await waitFor(async () => (await activeState(manager, 'appsd-notes-backend.service')) === 'failed', 20_000, 'the start to fail');
     const status = await w.appsd('status');
     t.regex(status.stdout, /notes: the last start failed: the podman secret notes-admin-password does not exist/);
+    // The same for a credential file of the exec app.
+    await systemctl(manager, 'stop', 'appsd-api.service', 'appsd-api-backend.service');
+    rmSync(join(home, '.config/appsd-example/api-token'));
+    await get(8093).catch(() => '');
+    await waitFor(async () => (await activeState(manager, 'appsd-api-backend.service')) === 'failed', 20_000, 'the start to fail');
+    t.regex((await w.appsd('status')).stdout, /api: the last start failed: the credential api-token \(.*api-token\) does not exist/);
+    w.remove('api.yaml');
     w.remove('notes.yaml');
     t.is((await w.appsd('apply')).code, 0);
   });

@@ -17,7 +17,8 @@ import { needPrograms, realTier } from '../helpers/tier.js';
 const run = promisify(execFile);
 const CHECKOUT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(CHECKOUT, 'dist/cli/main.js');
-const NAME = `appsd-pid1-${process.pid}`;
+// Not appsd-*: the podman tier removes every container of that name (the apps' containers) when it ends, and the tiers run at the same time.
+const NAME = `pid1-test-${process.pid}`;
 const APPS = '/srv/appsd-system-test/apps.d';
 
 let env: NodeJS.ProcessEnv;
@@ -53,7 +54,11 @@ realTier('system manager (systemd as PID 1 in podman)', needPrograms(['podman', 
       // (mount namespaces), as PID 1 on a real host can; without it the
       // backend fails with status 226/NAMESPACE.
       'run', '-d', '--name', NAME, '--systemd=always', '--cap-add', 'SYS_ADMIN',
-      '--tmpfs', '/tmp:rw,notmpcopyup', '--tmpfs', '/run:rw,notmpcopyup',
+      '--tmpfs', '/tmp:rw,notmpcopyup',
+      // shared, as /run is on a host: systemd builds a service's credentials
+      // in a child mount namespace and moves them to /run/credentials/UNIT,
+      // which reaches PID 1 only through a shared mount.
+      '--tmpfs', '/run:rw,notmpcopyup,shared',
       // The checkout (and node) must be visible even if they live under /tmp.
       '--volume', `${CHECKOUT}:${CHECKOUT}:ro`, '--volume', `${dirname(process.execPath)}:${dirname(process.execPath)}:ro`,
       '--rootfs', '/:O', '/lib/systemd/systemd', '--unit=basic.target',
@@ -88,7 +93,8 @@ realTier('system manager (systemd as PID 1 in podman)', needPrograms(['podman', 
   });
 
   test.serial('hardening: strict rates "OK" in systemd-analyze security, with a dynamic user and with a named one, and the app still answers', async (t) => {
-    await write('strict.yaml', exec(18730, 'strict').replace('exec:\n', 'exec:\n  hardening: strict\n  umask: "0077"\n'));
+    await inside('umask 077; echo s3cret-token-value > /srv/appsd-system-test/token');
+    await write('strict.yaml', exec(18730, 'strict').replace('exec:\n', 'exec:\n  hardening: strict\n  umask: "0077"\n  credentials: {token: /srv/appsd-system-test/token}\n'));
     await write('strict-nobody.yaml', exec(18740, 'strict nobody').replace('exec:\n', 'exec:\n  hardening: strict\n  user: nobody\n'));
     await write('bare.yaml', exec(18750, 'bare').replace('exec:\n', 'exec:\n  hardening: none\n'));
     const apply = await appsd('apply');
@@ -97,6 +103,11 @@ realTier('system manager (systemd as PID 1 in podman)', needPrograms(['podman', 
     t.is(await curl(18740), 'strict nobody');
     t.is(await curl(18750), 'bare');
     t.is((await inside('systemctl show -p UMask --value appsd-strict-backend.service')).stdout.trim(), '0077');
+    // The credential is handed to the running app under $CREDENTIALS_DIRECTORY, and is in no file appsd wrote.
+    const pid = (await inside('systemctl show -p MainPID --value appsd-strict-backend.service')).stdout.trim();
+    t.is((await inside(`tr '\\0' '\\n' < /proc/${pid}/environ | grep ^CREDENTIALS_DIRECTORY=`)).stdout.trim(), 'CREDENTIALS_DIRECTORY=/run/credentials/appsd-strict-backend.service');
+    t.is((await inside('cat /run/credentials/appsd-strict-backend.service/token')).stdout.trim(), 's3cret-token-value');
+    t.is((await inside('grep -rl s3cret-token-value /etc/systemd/system /var/lib/appsd || true')).stdout.trim(), '');
     const exposure = async (app: string) => {
       const line = (await inside(`systemd-analyze security --no-pager appsd-${app}-backend.service | tail -1`)).stdout;
       const m = /Overall exposure level for \S+: (\d+\.\d) (\S+)/.exec(line);
