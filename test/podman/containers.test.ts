@@ -49,7 +49,7 @@ function registerTests() {
   test.serial('cold request starts the container, warm ones reuse it, idle scales it to zero, the next request brings it back', async (t) => {
     const w = workspace(t);
     const { manager, podmanEnv } = t.context;
-    w.write('web.yaml', containerApp(19080, ['idleTimeout: 2s'], [`image: ${IMAGES.httpd}`, 'port: 8080', 'env: {BODY: "hello from a container"}']));
+    w.write('web.yaml', containerApp(19080, ['idleTimeout: 5s'], [`image: ${IMAGES.httpd}`, 'port: 8080', 'env: {BODY: "hello from a container"}']));
     const apply = await w.appsd('apply');
     t.is(apply.code, 0, apply.stdout + apply.stderr);
     t.false((await runningContainers(podmanEnv)).includes('appsd-web'), 'nothing runs before the first request');

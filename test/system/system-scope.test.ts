@@ -94,7 +94,9 @@ realTier('system manager (systemd as PID 1 in podman)', needPrograms(['podman', 
 
   test.serial('hardening: strict rates "OK" in systemd-analyze security, with a dynamic user and with a named one, and the app still answers', async (t) => {
     await inside('umask 077; echo s3cret-token-value > /srv/appsd-system-test/token');
-    await write('strict.yaml', exec(18730, 'strict').replace('exec:\n', 'exec:\n  hardening: strict\n  umask: "0077"\n  credentials: {token: /srv/appsd-system-test/token}\n'));
+    // A long idle timeout: the credential exists only while the backend runs, and these checks take
+    // longer than 2 s on a busy CI machine.
+    await write('strict.yaml', exec(18730, 'strict').replace('idleTimeout: 2s', 'idleTimeout: 5min').replace('exec:\n', 'exec:\n  hardening: strict\n  umask: "0077"\n  credentials: {token: /srv/appsd-system-test/token}\n'));
     await write('strict-nobody.yaml', exec(18740, 'strict nobody').replace('exec:\n', 'exec:\n  hardening: strict\n  user: nobody\n'));
     await write('bare.yaml', exec(18750, 'bare').replace('exec:\n', 'exec:\n  hardening: none\n'));
     const apply = await appsd('apply');

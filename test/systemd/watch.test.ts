@@ -136,7 +136,7 @@ function registerTests() {
 
   test.serial('status --json matches reality: running, then scaled to zero, with the controller\'s last pass', async (t) => {
     const w = workspace(t);
-    w.write('s.yaml', execApp(18420, 18421, 'status', 'idleTimeout: 1s'));
+    w.write('s.yaml', execApp(18420, 18421, 'status', 'idleTimeout: 4s'));
     w.write('broken.yaml', 'listen: [\n');
     const watch = new WatchProcess(['--apps-dir', w.apps, '--state-dir', w.state], t.context.manager.env);
     const status = async () => {
@@ -147,7 +147,7 @@ function registerTests() {
       await watch.waitForLine(/pass \(start\): \d+ actions/);
       let s = await status();
       const app = () => s.apps.find((a) => a['name'] === 's')!;
-      t.like(app(), { socket: 'listening', backend: 'stopped', valid: true, idleTimeout: '1s', lastActivated: null, error: null });
+      t.like(app(), { socket: 'listening', backend: 'stopped', valid: true, idleTimeout: '4s', lastActivated: null, error: null });
       t.like(s.apps.find((a) => a['name'] === 'broken'), { valid: false, socket: 'missing', backend: null });
       t.regex(String(s.apps.find((a) => a['name'] === 'broken')!['error']), /broken\.yaml:\d+:\d+: YAML/);
       t.is(s.controller?.['pid'], watch.pid);
