@@ -48,6 +48,12 @@ mkdir /run/systemd/system
 # such services fail with 226/NAMESPACE in the sandbox.
 mkdir /run/systemd/inaccessible
 (cd /run/systemd/inaccessible && touch reg && mkdir dir && mkfifo fifo && mknod chr c 0 0 && mknod blk b 0 0 && mkfifo sock && chmod 0000 reg dir fifo chr blk sock)
+# The system manager's private socket leads to this manager, the only one
+# here. Tools that see /run/systemd/system and so believe PID 1 is systemd
+# call it: rootful podman's netavark starts each network's DNS server
+# (aardvark-dns) with \`systemd-run --scope\`; with no manager there, it
+# fails and containers cannot resolve each other's names.
+ln -s "$XDG_RUNTIME_DIR/systemd/private" /run/systemd/private
 # LoadCredential=/SetCredential= build a service's credentials in a child
 # mount namespace and move the mount to $XDG_RUNTIME_DIR/credentials/UNIT:
 # the move reaches the manager only through a shared mount (on a host, /run

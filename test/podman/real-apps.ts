@@ -138,8 +138,10 @@ export function registerRealAppTests<C extends RealAppsContext>(test: TestFn<C>,
     t.truthy(labels['io.appsd.instance']);
     t.is(await get(19310), 'front\n');
     t.is(await get(19311), 'back\n');
-    // back joins both networks, with its app name as an alias (resolving it
-    // from another container is issue 12's proof: see the closing note).
+    // back joins both networks, with its app name as an alias, and front
+    // reaches it by that name through the network's DNS server (aardvark-dns).
+    const fromFront = await podman('exec', 'appsd-front', 'wget', '-qO-', 'http://back:8080/');
+    t.is(fromFront.stdout, 'back\n');
     const networks = ((await podmanInspect('appsd-back', podmanEnv)) as { NetworkSettings: { Networks: Record<string, { Aliases?: string[] | null }> } }).NetworkSettings.Networks;
     t.deepEqual(Object.keys(networks).sort(), [net, theirs].sort());
     t.true(networks[net]!.Aliases?.includes('back'), JSON.stringify(networks));
