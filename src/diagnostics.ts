@@ -14,11 +14,11 @@ export const DIAGNOSTIC_CODES = [
   // values
   'bad-name', 'bad-address', 'bad-duration', 'bad-volume', 'bad-path', 'bad-command', 'reserved-key',
   // across files
-  'duplicate-name', 'listen-conflict', 'address-conflict',
+  'duplicate-name', 'listen-conflict', 'address-conflict', 'unknown-need', 'need-cycle', 'invalid-need',
   // rendering
   'unrenderable',
   // warnings
-  'system-mount',
+  'system-mount', 'not-needed',
 ] as const;
 
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];

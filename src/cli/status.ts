@@ -12,7 +12,7 @@ import { appStatus, detailsWanted, type AppStatus } from '../status/app-status.j
 import { whySocketFails } from '../reconcile/diagnose.js';
 import { missingInput } from '../reconcile/missing-inputs.js';
 import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
-import { appUnitNames, unitsOf } from '../unit/names.js';
+import { appUnitNames } from '../unit/names.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
@@ -26,7 +26,8 @@ export async function statusCommand(locations: Locations, json: boolean): Promis
     const inventory = await new StateStore(locations.stateDir).read();
     const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
     const names = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
-    const units = await manager.listUnits(names.flatMap((n) => unitsOf(n, 'proxy')));
+    const unitsOfApp = (n: string) => [...new Set([...Object.values(appUnitNames(n)), ...(inventory.apps[n]?.units ?? [])])];
+    const units = await manager.listUnits(names.flatMap(unitsOfApp));
     const wanted = names.flatMap((n) => detailsWanted(n, manifests.get(n), units));
     const details = new Map<string, ServiceDetails>(await Promise.all(wanted.map(async (u) => [u.name, await manager.serviceDetails(u)] as const)));
     // A failed socket: try its addresses, to say why (systemd only says "failed").

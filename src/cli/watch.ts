@@ -88,7 +88,7 @@ export async function watchCommand(flags: LocationFlags, given: Locations, optio
     if (error instanceof ControllerAlreadyRunning) throw new UsageError(error.message);
     throw error;
   }
-  const addresses = controller.apps.map((app) => `${app.name} on ${app.listen.map((l) => formatAddress(l)).join(', ')}`);
+  const addresses = controller.apps.map((app) => (app.listen.length ? `${app.name} on ${app.listen.map((l) => `${l.udp ? 'udp ' : ''}${formatAddress(l.address)}`).join(', ')}` : `${app.name} (internal)`));
   if (addresses.length) log.log(NOTICE, `apps: ${addresses.join('; ')}`);
   await done;
   return EXIT_OK;

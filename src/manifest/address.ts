@@ -62,6 +62,23 @@ export function parseListenAddress(value: string | number): Parsed<ListenAddress
   return parseInetAddress(value);
 }
 
+/**
+ * A stream `listen:` entry: an address, optionally forwarding to a backend
+ * port of its own (`2222 -> 22`).
+ */
+export function parseStreamListener(value: string | number): Parsed<{ address: ListenAddress; to?: number }> {
+  const arrow = typeof value === 'string' ? /^(.*?)\s*->\s*(.*)$/.exec(value) : null;
+  if (!arrow) {
+    const address = parseListenAddress(value);
+    return address.ok ? { ok: true, value: { address: address.value } } : address;
+  }
+  const address = parseListenAddress(arrow[1]!);
+  if (!address.ok) return address;
+  const to = parsePort(arrow[2]!);
+  if (!to.ok) return { ok: false, reason: `after "->" comes the backend port it forwards to: ${to.reason}` };
+  return { ok: true, value: { address: address.value, to: to.value } };
+}
+
 /** The backend must be a concrete address the proxy can connect to. */
 export function parseBackendAddress(value: string): Parsed<InetAddress> {
   const parsed = parseInetAddress(value);

@@ -105,12 +105,24 @@ export interface UnitExtras {
   readonly Service: ReadonlyArray<readonly [key: string, value: string]>;
 }
 
+/** One `listen:` entry: an address, how it is read, and the backend port it forwards to. */
+export interface Listener {
+  readonly address: ListenAddress;
+  /** UDP (`{udp: ADDRESS}`): a datagram socket, for native activation only (systemd-socket-proxyd forwards streams). */
+  readonly udp: boolean;
+  /** `ADDRESS -> PORT`: the backend port this address forwards to; undefined: the app's main port. */
+  readonly to?: number;
+}
+
 export interface App {
   readonly name: string;
   /** The manifest's path, absolute. */
   readonly file: string;
   readonly description?: string;
-  readonly listen: readonly ListenAddress[];
+  /** Empty: an internal app, with no socket, that runs only while an app that needs it runs. */
+  readonly listen: readonly Listener[];
+  /** Names of the apps this one needs (`needs:`), in the order written, without repeats. */
+  readonly needs: readonly string[];
   readonly activation: Activation;
   /** null: never scale to zero. */
   readonly idleTimeoutMs: number | null;

@@ -5,8 +5,8 @@ import { basename } from 'node:path';
 import { compareDiagnostics, type Diagnostic, type DiagnosticCode } from '../diagnostics.js';
 import { addressesOverlap, formatAddress, type ListenAddress } from './address.js';
 import type { App } from './app.js';
-import { normalizeManifest, pathKey, type Problem } from './normalize.js';
-import { explainSchemaErrors, formatPath } from './schema-errors.js';
+import { nameFromFile, normalizeManifest, pathKey, type Problem } from './normalize.js';
+import { closest, explainSchemaErrors, formatPath } from './schema-errors.js';
 import { manifestValidator } from './schema.js';
 import { parseManifest, type ParsedManifest, type Path, type Span } from './source.js';
 
@@ -101,17 +101,24 @@ interface Located {
   readonly file: string;
   readonly nameIsSet: boolean;
   readonly listenIsList: boolean;
+  /** The path of each `needs:` item, in the order written (a single name: ['needs']). */
+  readonly needPaths: ReadonlyArray<readonly [name: string, path: Path]>;
   locate(path: Path, options?: { key?: boolean }): Span;
 }
 
 function locateForCrossChecks(parsed: ParsedManifest, data: Record<string, unknown>): Located {
   const listen = data['listen'];
-  const paths: Path[] = [[], ['name'], ['listen'], ['backend'], ...(Array.isArray(listen) ? listen.map((_, i) => ['listen', i]) : [])];
+  const needs = data['needs'];
+  const needPaths: Array<[string, Path]> = Array.isArray(needs)
+    ? needs.flatMap((n, i): Array<[string, Path]> => (typeof n === 'string' ? [[n, ['needs', i]]] : []))
+    : typeof needs === 'string' ? [[needs, ['needs']]] : [];
+  const paths: Path[] = [[], ['name'], ['listen'], ['backend'], ['needs'], ...(Array.isArray(listen) ? listen.map((_, i) => ['listen', i]) : []), ...needPaths.map(([, p]) => p)];
   const spans = new Map(paths.map((p) => [p.join('\0'), parsed.locate(p)] as const));
   return {
     file: parsed.file,
     nameIsSet: typeof data['name'] === 'string',
     listenIsList: Array.isArray(listen),
+    needPaths,
     locate: (path) => spans.get(path.join('\0')) ?? spans.get('')!,
   };
 }
@@ -146,15 +153,23 @@ function checkAcrossApps(all: Working[]): void {
   }
 
   // Every address an app binds or connects to, with where it is written.
-  type Use = { w: Working; role: 'listen' | 'backend'; address: ListenAddress; path: Path };
+  // UDP and TCP ports are separate: only the same protocol can collide.
+  type Use = { w: Working; role: 'listen' | 'backend'; address: ListenAddress; udp: boolean; path: Path };
   const uses: Use[] = valid.flatMap((w) => {
     const app = w.app!;
     const listenIsList = w.located!.listenIsList;
-    const out: Use[] = app.listen.map((address, i) => ({ w, role: 'listen', address, path: listenIsList ? ['listen', i] : ['listen'] }));
-    if (app.backend && app.activation === 'proxy') out.push({ w, role: 'backend', address: app.backend, path: ['backend'] });
+    const out: Use[] = app.listen.map(({ address, udp }, i) => ({ w, role: 'listen', address, udp, path: listenIsList ? ['listen', i] : ['listen'] }));
+    if (app.backend && app.activation === 'proxy') {
+      out.push({ w, role: 'backend', address: app.backend, udp: false, path: ['backend'] });
+      // An exec app's extra ports (ADDRESS -> PORT) are on its backend host.
+      if (app.runtime.kind === 'exec') {
+        const extra = new Set(app.listen.flatMap((l) => (l.to !== undefined && l.to !== app.backend!.port ? [l.to] : [])));
+        for (const port of extra) out.push({ w, role: 'backend', address: { ...app.backend, port }, udp: false, path: ['backend'] });
+      }
+    }
     return out;
   });
-  for (const [a, b] of overlappingPairs(uses)) {
+  for (const [a, b] of [...overlappingPairs(uses.filter((u) => !u.udp)), ...overlappingPairs(uses.filter((u) => u.udp))]) {
     const describe = (u: Use) =>
       `${u.role} address ${formatAddress(u.address)} of ${u.w === a.w && u.w === b.w ? 'this app' : `app "${nameOf(u.w)}" (${basename(u.w.file)})`}`;
     const code = a.role === 'listen' && b.role === 'listen' ? 'listen-conflict' : 'address-conflict';
@@ -165,6 +180,119 @@ function checkAcrossApps(all: Working[]): void {
     report(b.w, b.path, code, `${formatAddress(b.address)} collides with the ${describe(a)}${why}`);
     if (a.w !== b.w) report(a.w, a.path, code, `${formatAddress(a.address)} collides with the ${describe(b)}${why}`);
   }
+  checkNeeds(all);
+}
+
+const isError = (w: Working) => w.diagnostics.some((d) => d.severity === 'error');
+
+/**
+ * `needs:` across files: every name must be an app, there must be no cycle,
+ * and an app whose need is invalid is invalid too (it keeps its last applied
+ * units rather than starting without what it needs). Also warns about an
+ * internal app that nothing needs, since it would never start.
+ */
+function checkNeeds(all: Working[]): void {
+  const report = (w: Working, path: Path, code: DiagnosticCode, message: string) => w.diagnostics.push(diagnosticAt(w.located!, path, false, code, message));
+  const byName = new Map<string, Working>();
+  // Every manifest by its app name, valid or not (the name from the file when the manifest does not say).
+  for (const w of all) {
+    const name = w.name ?? nameFromFile(w.file);
+    if (!byName.has(name)) byName.set(name, w);
+  }
+  const withApp = all.filter((w) => w.app && w.located);
+  const names = [...byName.keys()].sort();
+  for (const w of withApp) {
+    for (const [need, path] of w.located!.needPaths) {
+      if (need === w.app!.name) report(w, path, 'unknown-need', `an app cannot need itself`);
+      else if (!byName.has(need)) {
+        const guess = closest(need, names);
+        report(w, path, 'unknown-need', `no app is named "${need}"${guess ? ` (did you mean "${guess}"?)` : ''}`);
+      }
+    }
+  }
+  // Cycles, among the apps whose needs all exist: each member is told the whole cycle.
+  const graph = new Map(withApp.map((w) => [w.app!.name, w.app!.needs.filter((n) => n !== w.app!.name && byName.get(n)?.app)] as const));
+  for (const cycle of findCycles(graph)) {
+    const text = [...cycle, cycle[0]].join(' -> ');
+    cycle.forEach((name, i) => {
+      const w = byName.get(name)!;
+      const next = cycle[(i + 1) % cycle.length]!;
+      const path = w.located!.needPaths.find(([n]) => n === next)?.[1] ?? ['needs'];
+      report(w, path, 'need-cycle', `needs form a cycle, so none of them could start first: ${text}`);
+    });
+  }
+  // An invalid need makes the app that needs it invalid, transitively.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const w of withApp) {
+      if (isError(w)) continue;
+      for (const [need, path] of w.located!.needPaths) {
+        const target = byName.get(need);
+        if (!target || !isError(target)) continue;
+        report(w, path, 'invalid-need', `"${need}" is invalid (${basename(target.file)}): this app keeps its last applied units until it is fixed`);
+        changed = true;
+        break;
+      }
+    }
+  }
+  const needed = new Set(withApp.flatMap((w) => w.app!.needs));
+  for (const w of withApp) {
+    if (w.app!.listen.length === 0 && !needed.has(w.app!.name) && !isError(w)) {
+      w.diagnostics.push({ ...diagnosticAt(w.located!, [], false, 'not-needed', 'an internal app (no listen:) runs only while an app that needs it runs, and no app needs it'), severity: 'warning' });
+    }
+  }
+}
+
+/** The cycles of a dependency graph: each strongly connected component with more than one member, in a stable order. */
+function findCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  // Tarjan's algorithm, iterative over the sorted names for a stable result.
+  let index = 0;
+  const indices = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const connect = (v: string): void => {
+    indices.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!indices.has(w)) {
+        connect(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, indices.get(w)!));
+    }
+    if (low.get(v) === indices.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1) cycles.push(orderCycle(component, graph));
+    }
+  };
+  for (const v of [...graph.keys()].sort()) if (!indices.has(v)) connect(v);
+  return cycles;
+}
+
+/** A component's members in an order that follows its edges where it can, from its smallest name. */
+function orderCycle(component: readonly string[], graph: ReadonlyMap<string, readonly string[]>): string[] {
+  const members = new Set(component);
+  const start = [...component].sort()[0]!;
+  const order = [start];
+  let at = start;
+  for (;;) {
+    const next = (graph.get(at) ?? []).filter((n) => members.has(n) && !order.includes(n)).sort()[0];
+    if (next === undefined) break;
+    order.push(next);
+    at = next;
+  }
+  for (const m of [...component].sort()) if (!order.includes(m)) order.push(m);
+  return order;
 }
 
 /**

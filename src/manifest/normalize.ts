@@ -5,12 +5,13 @@
 // the schema's coarser pattern error at the same place is dropped (see
 // `parsedPaths` and load.ts).
 import { basename, extname } from 'node:path';
-import { parseBackendAddress, parseListenAddress, type InetAddress, type ListenAddress, type Parsed } from './address.js';
+import { parseBackendAddress, parseListenAddress, parseStreamListener, type InetAddress, type Parsed } from './address.js';
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_READINESS_TIMEOUT_MS,
   type Activation,
   type App,
+  type Listener,
   type Readiness,
   type Runtime,
 } from './app.js';
@@ -84,18 +85,45 @@ export function normalizeManifest(file: string, data: Data): Normalized {
   const activation: Activation = data['activation'] === 'native' ? 'native' : 'proxy';
 
   const listenValue = data['listen'];
-  const listen: ListenAddress[] = [];
-  (Array.isArray(listenValue) ? listenValue : [listenValue]).forEach((value, i) => {
-    const address = parse(Array.isArray(listenValue) ? ['listen', i] : ['listen'], value, parseListenAddress, 'bad-address', true);
-    if (address) listen.push(address);
+  const listen: Listener[] = [];
+  (Array.isArray(listenValue) ? listenValue : listenValue === undefined ? [] : [listenValue]).forEach((value, i) => {
+    const path: Path = Array.isArray(listenValue) ? ['listen', i] : ['listen'];
+    if (isRecord(value)) {
+      // {udp: ADDRESS}: a datagram socket. The schema reports other keys.
+      const address = parse([...path, 'udp'], value['udp'], parseListenAddress, 'bad-address', true);
+      if (address) listen.push({ address, udp: true });
+      if (address && activation === 'proxy') {
+        problem([...path, 'udp'], 'UDP needs activation: native (the socket is handed to the app): systemd-socket-proxyd forwards streams only', 'native-conflict');
+      }
+      return;
+    }
+    const parsed = parse(path, value, parseStreamListener, 'bad-address', true);
+    if (!parsed) return;
+    listen.push({ address: parsed.address, udp: false, ...(parsed.to !== undefined && { to: parsed.to }) });
+    if (parsed.to !== undefined && activation === 'native') {
+      problem(path, `"-> ${parsed.to}" forwards to a backend port, which only the proxy does: with activation: native the app gets the socket itself`, 'native-conflict');
+    }
   });
+  if (listen.length === 0 && listenValue === undefined && activation === 'native') {
+    problem(['activation'], 'native activation hands the app its listening sockets: add listen:, or leave activation out for an internal app', 'native-conflict');
+  }
+
+  const needsValue = data['needs'];
+  const needs: string[] = [];
+  for (const value of Array.isArray(needsValue) ? needsValue : needsValue === undefined ? [] : [needsValue]) {
+    if (typeof value === 'string' && !needs.includes(value)) needs.push(value);
+  }
 
   const idle = parse(['idleTimeout'], data['idleTimeout'], (v) => parseTimespan(v, true), 'bad-duration', true);
   const idleTimeoutMs = idle === undefined ? DEFAULT_IDLE_TIMEOUT_MS : idle;
 
   const readinessData = isRecord(data['readiness']) ? data['readiness'] : {};
+  const internal = listen.length === 0;
+  // An internal app may listen nowhere (a worker): an exec app without
+  // backend:, a container without port:. There is nothing to probe then.
+  const listensSomewhere = !internal || data['backend'] !== undefined || (isRecord(data['container']) && data['container']['port'] !== undefined);
   const readiness: Readiness = {
-    check: (['tcp', 'http', 'health', 'none'] as const).find((c) => c === readinessData['check']) ?? 'tcp',
+    check: (['tcp', 'http', 'health', 'none'] as const).find((c) => c === readinessData['check']) ?? (listensSomewhere ? 'tcp' : 'none'),
     path: typeof readinessData['path'] === 'string' ? readinessData['path'] : '/',
     timeoutMs: parse(['readiness', 'timeout'], readinessData['timeout'], positiveSpan, 'bad-duration', true) ?? DEFAULT_READINESS_TIMEOUT_MS,
   };
@@ -109,6 +137,10 @@ export function normalizeManifest(file: string, data: Data): Normalized {
   if (readiness.check === 'health' && !(runtime?.kind === 'container' && runtime.healthCheck)) {
     problem(['readiness', 'check'], 'check: health needs a container with a healthCheck (it waits for the first healthy result)', 'invalid-field');
   }
+  if (!listensSomewhere && (readiness.check === 'tcp' || readiness.check === 'http')) {
+    const where = runtime?.kind === 'container' ? 'container.port' : 'backend:';
+    problem(['readiness', 'check'], `check: ${readiness.check} probes where the app listens: an internal app needs ${where} for it`, 'invalid-field');
+  }
   const unit = unitExtras(ctx, data['unit']);
 
   if (problems.length || !runtime) return { problems, warnings, parsedPaths };
@@ -117,6 +149,7 @@ export function normalizeManifest(file: string, data: Data): Normalized {
     file,
     ...(typeof data['description'] === 'string' && data['description'] !== '' && { description: data['description'] }),
     listen,
+    needs,
     activation,
     idleTimeoutMs,
     readiness,

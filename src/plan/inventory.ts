@@ -3,15 +3,17 @@
 // what its inventory lists and what still carries its marker.
 import { PORT_RANGE } from '../render/ports.js';
 import { PODMAN_NAME } from '../manifest/paths.js';
-import { isAppName, unitsOf } from '../unit/names.js';
+import { isAppName, unitRole } from '../unit/names.js';
 
 export interface InventoryApp {
   /** The manifest the app came from. */
   readonly manifest: string;
   /** Unit file names appsd wrote for the app. */
   readonly units: readonly string[];
-  /** A backend port appsd allocated (containers without `backend:`), kept while the app exists. */
+  /** The host port appsd allocated for the main backend port (containers without `backend:`), kept while the app exists. */
   readonly port?: number;
+  /** Host ports allocated for the app's other backend ports (`listen: 2222 -> 22`), by that backend port. */
+  readonly ports?: Readonly<Record<string, number>>;
   /** podman networks appsd created that the app joins: removed once no app joins them. */
   readonly networks?: readonly string[];
 }
@@ -45,7 +47,10 @@ export const EMPTY_INVENTORY: Inventory = { version: 1, apps: {} };
 
 export function keptPorts(inventory: Inventory): Map<string, number> {
   const ports = new Map<string, number>();
-  for (const [name, app] of Object.entries(inventory.apps)) if (app.port !== undefined) ports.set(name, app.port);
+  for (const [name, app] of Object.entries(inventory.apps)) {
+    if (app.port !== undefined) ports.set(name, app.port);
+    for (const [port, host] of Object.entries(app.ports ?? {})) ports.set(`${name}:${port}`, host);
+  }
   return ports;
 }
 
@@ -83,19 +88,24 @@ function checkEntry(name: string, value: unknown): InventoryApp {
   const bad = (why: string) => new Error(`app ${JSON.stringify(name)}: ${why}`);
   if (!isAppName(name)) throw bad('not an app name appsd gives');
   if (typeof value !== 'object' || value === null) throw bad('not an entry');
-  const { manifest, units, port, networks } = value as Record<string, unknown>;
+  const { manifest, units, port, ports, networks } = value as Record<string, unknown>;
   if (typeof manifest !== 'string' || !manifest.startsWith('/')) throw bad('the manifest is not an absolute path');
-  const own = new Set(unitsOf(name, 'proxy'));
-  if (!Array.isArray(units) || units.some((u) => typeof u !== 'string' || !own.has(u))) {
-    const odd = Array.isArray(units) ? units.find((u) => typeof u !== 'string' || !own.has(u)) : units;
-    throw bad(`lists unit ${JSON.stringify(odd)}, which is not one of its units (${[...own].join(', ')})`);
+  const own = (u: unknown) => typeof u === 'string' && unitRole(name, u) !== undefined;
+  if (!Array.isArray(units) || !units.every(own)) {
+    const odd = Array.isArray(units) ? units.find((u) => !own(u)) : units;
+    throw bad(`lists unit ${JSON.stringify(odd)}, which is not one of its units (appsd-${name}.socket, appsd-${name}.service, appsd-${name}-backend.service, appsd-${name}_PORT.socket/.service)`);
   }
   // appsd allocates in PORT_RANGE only; anything else was not written by appsd.
-  if (port !== undefined && !(Number.isInteger(port) && (port as number) >= PORT_RANGE.first && (port as number) <= PORT_RANGE.last)) {
-    throw bad(`the port is not one appsd allocates (${PORT_RANGE.first}-${PORT_RANGE.last})`);
+  const allocated = (p: unknown) => Number.isInteger(p) && (p as number) >= PORT_RANGE.first && (p as number) <= PORT_RANGE.last;
+  if (port !== undefined && !allocated(port)) throw bad(`the port is not one appsd allocates (${PORT_RANGE.first}-${PORT_RANGE.last})`);
+  if (ports !== undefined) {
+    const entries = typeof ports === 'object' && ports !== null && !Array.isArray(ports) ? Object.entries(ports) : undefined;
+    if (!entries || !entries.every(([k, v]) => /^[1-9][0-9]{0,4}$/.test(k) && Number(k) <= 65535 && allocated(v))) {
+      throw bad(`the ports are not backend ports with ports appsd allocates (${PORT_RANGE.first}-${PORT_RANGE.last})`);
+    }
   }
   if (networks !== undefined && !(Array.isArray(networks) && networks.every((n) => typeof n === 'string' && PODMAN_NAME.test(n)))) {
     throw bad('lists a network that is not a podman network name');
   }
-  return { manifest, units: units as string[], ...(port !== undefined && { port: port as number }), ...(networks !== undefined && { networks: networks as string[] }) };
+  return { manifest, units: units as string[], ...(port !== undefined && { port: port as number }), ...(ports !== undefined && { ports: ports as Record<string, number> }), ...(networks !== undefined && { networks: networks as string[] }) };
 }

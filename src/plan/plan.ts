@@ -1,7 +1,7 @@
 // plan(desired, observed) -> Plan. Pure: no I/O, deterministic order. `diff`
 // prints the plan; `apply` executes exactly that plan, phase by phase.
 import type { DesiredApp } from '../render/desired.js';
-import { appUnitNames, unitRole } from '../unit/names.js';
+import { unitRole } from '../unit/names.js';
 import { UnitFile } from '../unit/unitfile.js';
 import {
   actionsOf,
@@ -134,37 +134,41 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
     const stale = (previous?.units ?? []).filter((n) => !app.units.some((u) => u.name === n));
     removeUnits(app.name, stale, 'unit-dropped', phases, observed, instance);
 
-    const socketName = appUnitNames(app.name).socket;
-    const socket = unit(socketName);
-    const socketWrite = writes.get(socketName);
-    const subject = { app: app.name, unit: socketName };
+    const sockets = app.units.filter((u) => unitRole(app.name, u.name) === 'socket').map((u) => u.name);
+    for (const socketName of sockets) {
+      const socket = unit(socketName);
+      const socketWrite = writes.get(socketName);
+      const subject = { app: app.name, unit: socketName };
+      if (observed.online) {
+        if (socket.enablement !== 'enabled') {
+          phases.enable.push(socket.enablement ? { kind: 'enable', ...subject, reason: 'socket-not-enabled', detail: socket.enablement } : { kind: 'enable', ...subject, reason: 'new-socket' });
+        }
+        const state = socket.status?.activeState;
+        if (state === 'failed') {
+          phases.activate.push({ kind: 'reset-failed', ...subject, reason: 'socket-failed', detail: socket.status!.subState });
+          phases.activate.push({ kind: 'start', ...subject, reason: 'socket-not-listening' });
+        } else if (!state || !ACTIVE.has(state)) {
+          phases.activate.push({ kind: 'start', ...subject, reason: socketWrite && socketWrite.before === undefined ? 'new-socket' : 'socket-not-listening' });
+        } else if (socketWrite?.before !== undefined && listenSideChanged(socketWrite.before, socketWrite.after)) {
+          phases.activate.push({ kind: 'restart', ...subject, reason: 'listen-changed' });
+        }
+      } else if (isNew) {
+        phases.enable.push({ kind: 'enable', ...subject, reason: 'new-socket' });
+        phases.activate.push({ kind: 'start', ...subject, reason: 'new-socket' });
+      }
+    }
     if (observed.online) {
-      if (socket.enablement !== 'enabled') {
-        phases.enable.push(socket.enablement ? { kind: 'enable', ...subject, reason: 'socket-not-enabled', detail: socket.enablement } : { kind: 'enable', ...subject, reason: 'new-socket' });
-      }
-      const state = socket.status?.activeState;
-      if (state === 'failed') {
-        phases.activate.push({ kind: 'reset-failed', ...subject, reason: 'socket-failed', detail: socket.status!.subState });
-        phases.activate.push({ kind: 'start', ...subject, reason: 'socket-not-listening' });
-      } else if (!state || !ACTIVE.has(state)) {
-        phases.activate.push({ kind: 'start', ...subject, reason: socketWrite && socketWrite.before === undefined ? 'new-socket' : 'socket-not-listening' });
-      } else if (socketWrite?.before !== undefined && listenSideChanged(socketWrite.before, socketWrite.after)) {
-        phases.activate.push({ kind: 'restart', ...subject, reason: 'listen-changed' });
-      }
       for (const u of app.units) {
-        if (u.name === socketName) continue;
+        if (sockets.includes(u.name)) continue;
         const rewritten = writes.get(u.name)?.before !== undefined;
         const running = ACTIVE.has(unit(u.name).status?.activeState ?? '');
         if (rewritten && running) phases.activate.push({ kind: 'stop', app: app.name, unit: u.name, reason: 'old-definition' });
       }
-    } else if (isNew) {
-      phases.enable.push({ kind: 'enable', ...subject, reason: 'new-socket' });
-      phases.activate.push({ kind: 'start', ...subject, reason: 'new-socket' });
     }
     inventoryApps[app.name] = {
       manifest: app.app.file,
       units: app.units.map((u) => u.name),
-      ...(app.allocatedPort !== undefined && { port: app.allocatedPort }),
+      ...inventoryPorts(app),
       ...(networks.length > 0 && { networks }),
     };
     results.push({ app: app.name, outcome: isNew ? 'created' : phases.size > planned ? 'configured' : 'unchanged' });
@@ -215,16 +219,26 @@ function removeUnits(app: string, names: readonly string[], reason: RemovalReaso
   }
 }
 
+/** The host ports allocated for the app, as the inventory keeps them: the main one, and the others by backend port. */
+function inventoryPorts(app: DesiredApp): Pick<InventoryApp, 'port' | 'ports'> {
+  let port: number | undefined;
+  const ports: Record<string, number> = {};
+  for (const [key, host] of app.allocated) {
+    if (key === app.name) port = host;
+    else ports[key.slice(app.name.length + 1)] = host;
+  }
+  return { ...(port !== undefined && { port }), ...(Object.keys(ports).length > 0 && { ports }) };
+}
+
 /**
  * The networks an app joins: those missing are created (labelled as this
  * appsd's). Returns the ones appsd created, for the inventory; a network
  * someone else created is joined but never recorded, so never removed.
  */
 function joinNetworks(app: DesiredApp, observed: Observed, instance: string | undefined, phases: Phases): string[] {
-  const runtime = app.app.runtime;
-  if (runtime.kind !== 'container' || !observed.networks) return [];
+  if (!observed.networks) return [];
   const ours: string[] = [];
-  for (const network of runtime.networks) {
+  for (const network of app.networks) {
     if (!observed.networks.has(network)) {
       if (!phases.networks.some((a) => a.network === network)) phases.networks.push({ kind: 'create-network', app: app.name, network, reason: 'network-missing' });
       ours.push(network);
@@ -248,7 +262,7 @@ export function networkOwner(instance: string | undefined): string {
 function pruneNetworks(desired: readonly DesiredApp[], next: Record<string, InventoryApp>, observed: Observed, instance: string | undefined, phases: Phases): void {
   if (!observed.networks) return;
   const joined = new Set<string>();
-  for (const d of desired) if (d.app.runtime.kind === 'container') for (const n of d.app.runtime.networks) joined.add(n);
+  for (const d of desired) for (const n of d.networks) joined.add(n);
   for (const entry of Object.values(next)) for (const n of entry.networks ?? []) joined.add(n);
   const seen = new Set<string>();
   for (const [app, entry] of Object.entries(observed.inventory.apps).sort(([a], [b]) => (a < b ? -1 : 1))) {

@@ -3,11 +3,13 @@
 // over D-Bus. appsd tries the same bind itself: the error it gets is the
 // reason systemd got.
 import { createServer } from 'node:net';
-import { formatAddress, type ListenAddress } from '../manifest/address.js';
+import { formatAddress } from '../manifest/address.js';
+import type { Listener } from '../manifest/app.js';
 
-export async function whySocketFails(addresses: readonly ListenAddress[], scope: 'user' | 'system'): Promise<string | undefined> {
-  for (const address of addresses) {
-    if (address.kind !== 'inet') continue;
+/** Tries each TCP address (UDP and unix paths are not tried). */
+export async function whySocketFails(listen: readonly Listener[], scope: 'user' | 'system'): Promise<string | undefined> {
+  for (const { address, udp } of listen) {
+    if (address.kind !== 'inet' || udp) continue;
     const code = await tryBind(address.host, address.port);
     if (code === 'EADDRINUSE') return `${formatAddress(address)} is already in use by another program`;
     if (code === 'EACCES') {

@@ -137,7 +137,7 @@ export class Reconciler {
     const load = withLateProblems(loaded, rendered.failures);
     const texts = new Map(rendered.apps.flatMap((d) => d.units.map((u) => [u.name, u.text] as const)));
     // podman is asked only when an app joins a network, or joined one appsd may have to remove.
-    const networked = rendered.apps.some((d) => d.app.runtime.kind === 'container' && d.app.runtime.networks.length > 0) || Object.values(inventory.apps).some((a) => a.networks?.length);
+    const networked = rendered.apps.some((d) => d.networks.length > 0) || Object.values(inventory.apps).some((a) => a.networks?.length);
     const observed = await observe(this.setup.units, texts, inventory, systemd, systemd && networked ? this.setup.podman : undefined);
     const instance = this.setup.renderOptions.instance;
     const refused = this.unixPathProblems(rendered.apps, observed);
@@ -152,11 +152,14 @@ export class Reconciler {
   private unixPathProblems(desired: readonly DesiredApp[], observed: Observed): Map<string, string> {
     const problems = new Map<string, string>();
     for (const d of desired) {
-      for (const address of d.app.listen) {
+      for (const { address, udp } of d.app.listen) {
         if (address.kind !== 'unix') continue;
-        // The path is appsd's own if the app's applied socket listens there.
-        const socket = observed.units.get(appUnitNames(d.name).socket)?.file;
-        const ours = socket !== undefined && ownedBy(socket, d.name, this.setup.renderOptions.instance) && socket.text.split('\n').includes(`ListenStream=${address.path}`);
+        // The path is appsd's own if one of the app's applied sockets listens there.
+        const line = `${udp ? 'ListenDatagram' : 'ListenStream'}=${address.path}`;
+        const ours = d.units.some((u) => {
+          const socket = unitRole(d.name, u.name) === 'socket' ? observed.units.get(u.name)?.file : undefined;
+          return socket !== undefined && ownedBy(socket, d.name, this.setup.renderOptions.instance) && socket.text.split('\n').includes(line);
+        });
         const problem = unixListenProblem(address.path, this.setup.runtimeDir, ours);
         if (problem) {
           problems.set(d.name, problem);
@@ -177,7 +180,7 @@ export class Reconciler {
     const render = () => desiredUnits(load.apps, this.setup.renderOptions, kept, busy, this.renders);
     for (let attempt = 0; attempt < 20; attempt++) {
       const desired = render();
-      const fresh = desired.apps.flatMap((d) => (d.allocatedPort !== undefined && kept.get(d.name) !== d.allocatedPort ? [d.allocatedPort] : []));
+      const fresh = desired.apps.flatMap((d) => [...d.allocated].flatMap(([key, port]) => (kept.get(key) !== port ? [port] : [])));
       const taken = (await Promise.all(fresh.map(async (port) => ((await portIsFree(port)) ? undefined : port)))).filter((p): p is number => p !== undefined);
       if (taken.length === 0) return desired;
       for (const port of taken) busy.add(port);

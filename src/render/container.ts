@@ -4,7 +4,7 @@
 // milliseconds instead of the kill timeout. With native activation there is
 // no --init: the app must be the process whose PID LISTEN_PID names, and no
 // port is published. docs/units.md says why each line is there.
-import { formatAddress, type InetAddress } from '../manifest/address.js';
+import { formatAddress } from '../manifest/address.js';
 import type { App, ContainerRuntime, HealthCheck } from '../manifest/app.js';
 import type { Path } from '../manifest/source.js';
 import { escapeExecWord, formatCommandLine, specifier, UnitValueError, type Word } from '../unit/escape.js';
@@ -12,6 +12,7 @@ import { containerName } from '../unit/names.js';
 import type { UnitFile } from '../unit/unitfile.js';
 import { field, hostPathWord } from './fields.js';
 import type { RenderOptions } from './options.js';
+import type { Reach } from './units.js';
 
 /** Whom the app runs as: root (or 0) means the image's own user, with no --user. */
 export const ROOT = new Set(['root', '0']);
@@ -20,7 +21,7 @@ const DEFAULT_STOP_TIMEOUT_S = 10;
 /** systemd waits this much longer than podman before it kills what is left. */
 const STOP_MARGIN_S = 60;
 
-export function containerService(unit: UnitFile, app: App, runtime: ContainerRuntime, backend: InetAddress | undefined, options: RenderOptions): void {
+export function containerService(unit: UnitFile, app: App, runtime: ContainerRuntime, reach: Reach, options: RenderOptions): void {
   const cidfile: Word = [specifier('t'), '/', specifier('n'), '.ctr-id'];
   const stopTimeout = String(runtime.stopTimeoutS ?? DEFAULT_STOP_TIMEOUT_S);
   // Container storage lives under the runtime directory (%t) for rootless
@@ -34,13 +35,13 @@ export function containerService(unit: UnitFile, app: App, runtime: ContainerRun
   const args: Word[] = [
     options.podmanPath, 'run', ['--cidfile=', ...cidfile], '--cgroups=no-conmon', '--rm', '--sdnotify=conmon', '-d', '--replace',
   ];
-  if (backend) args.push('--init');
+  if (app.activation === 'proxy') args.push('--init');
   args.push(`--name=${containerName(app.name)}`);
   args.push(...identity(runtime, options));
-  for (const network of runtime.networks) args.push(`--network=${network}`);
+  for (const network of reach.networks) args.push(`--network=${network}`);
   // Apps on the same network find each other by app name (aardvark-dns).
-  if (runtime.networks.length) args.push(`--network-alias=${app.name}`);
-  if (backend && runtime.port !== undefined) args.push(`--publish=${formatAddress(backend)}:${runtime.port}`);
+  if (reach.networks.length) args.push(`--network-alias=${app.name}`);
+  for (const [host, port] of reach.publish) args.push(`--publish=${formatAddress(host)}:${port}`);
   if (runtime.pull) args.push(`--pull=${runtime.pull}`);
   args.push(...checked(['container', 'env'], runtime.env.map(([name, value]) => [`--env=${name}=${value}`, name])));
   runtime.envFiles.forEach((path) => args.push(['--env-file=', ...hostPathWord(path)]));

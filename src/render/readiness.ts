@@ -36,19 +36,39 @@ function script(probe: string, what: string): string {
 // $5 podman, $6 the container: podman runs the container's health check once.
 const HEALTH_PROBE = '"$5" healthcheck run "$6" >/dev/null';
 
+/**
+ * Where the backend is probed: an address on the host, or a container's port
+ * at its address on its podman network (an internal container publishes no
+ * port; rootful podman's bridge is reachable from the host).
+ */
+export type ProbeTarget =
+  | { readonly kind: 'host'; readonly address: InetAddress }
+  | { readonly kind: 'network'; readonly container: string; readonly port: number };
+
+// For a network target, podman and the container come first ($1, $2): the
+// container's first address on a podman network then takes their place as
+// the host, asked once the container runs (ExecStartPost= comes after
+// podman's READY), and the probe goes on as for an address on the host.
+const CONTAINER_ADDRESS =
+  `p=$1 c=$2; shift 2; set -- "$("$p" container inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$c" | cut -d ' ' -f 1)" "\${@:2}"; `;
+
 /** The ExecStartPost= command line, or undefined for `check: none`. `container` names the app's container, for `check: health`. */
-export function readinessCommand(readiness: Readiness, backend: InetAddress, label: string, options: RenderOptions, container?: string): Word[] | undefined {
-  const host = backend.host ?? '127.0.0.1';
-  const common = [host, String(backend.port), String(readiness.timeoutMs), label];
+export function readinessCommand(readiness: Readiness, target: ProbeTarget, label: string, options: RenderOptions, container?: string): Word[] | undefined {
+  const network = target.kind === 'network';
+  const host = network ? 'container' : target.address.host ?? '127.0.0.1';
+  const port = network ? target.port : target.address.port;
+  const before = network ? [options.podmanPath, target.container] : [];
+  const lookup = network ? CONTAINER_ADDRESS : '';
+  const common = [...before, host, String(port), String(readiness.timeoutMs), label];
   switch (readiness.check) {
     case 'none':
       return undefined;
     case 'tcp':
-      return [options.bashPath, '-c', script(TCP_PROBE, 'did not accept connections'), 'appsd-ready', ...common];
+      return [options.bashPath, '-c', lookup + script(TCP_PROBE, 'did not accept connections'), 'appsd-ready', ...common];
     case 'http':
-      return [options.bashPath, '-c', script(HTTP_PROBE, `did not answer GET ${'$5'} below 500`), 'appsd-ready', ...common, readiness.path];
+      return [options.bashPath, '-c', lookup + script(HTTP_PROBE, `did not answer GET ${'$5'} below 500`), 'appsd-ready', ...common, readiness.path];
     case 'health':
       if (container === undefined) throw new UnitValueError('check: health needs a container with a healthCheck');
-      return [options.bashPath, '-c', script(HEALTH_PROBE, 'did not pass its healthCheck'), 'appsd-ready', ...common, options.podmanPath, container];
+      return [options.bashPath, '-c', script(HEALTH_PROBE, 'did not pass its healthCheck'), 'appsd-ready', ...common.slice(before.length), options.podmanPath, container];
   }
 }

@@ -1,4 +1,4 @@
-// App -> unit files. Pure: the same app, backend address and options always
+// App -> unit files. Pure: the same app, backend addresses and links always
 // give the same bytes.
 //
 // Proxy activation (the default), for app NAME:
@@ -7,19 +7,25 @@
 //                               connection; exits after idleTimeout without connections.
 //   appsd-NAME-backend.service  the container or process, StopWhenUnneeded=yes: pulled
 //                               in by the proxy, stopped when the proxy exits.
+// Each further backend port P (`listen: 2222 -> 22`) adds appsd-NAME_P.socket
+// and appsd-NAME_P.service in front of the same backend, which stops when the
+// last of its proxies has exited.
+// An internal app (no listen) is its backend unit alone: the apps that need it
+// pull it in (Requires=, After=) and it stops when none of them runs.
 // Native activation: the socket starts appsd-NAME.service, which is the app itself
-// and receives the listening socket (LISTEN_FDS).
+// and receives the listening sockets (LISTEN_FDS).
 import { formatAddress, type InetAddress } from '../manifest/address.js';
-import { assertNever, type App, type Resources, type Runtime } from '../manifest/app.js';
+import { assertNever, type App, type Listener, type Resources, type Runtime } from '../manifest/app.js';
 import type { Path } from '../manifest/source.js';
 import { formatTimespan } from '../manifest/timespan.js';
 import { escapeSpecifiers, formatCommandLine, type Word } from '../unit/escape.js';
-import { appUnitNames, containerName } from '../unit/names.js';
+import { appUnitNames, containerName, forwardUnitNames } from '../unit/names.js';
 import { UnitFile } from '../unit/unitfile.js';
 import { containerService } from './container.js';
 import { execService } from './exec.js';
 import { field, FieldError } from './fields.js';
 import type { RenderOptions } from './options.js';
+import { forwardedPorts, mainPort, type Backends } from './ports.js';
 import { readinessCommand } from './readiness.js';
 
 export interface RenderedUnit {
@@ -27,6 +33,16 @@ export interface RenderedUnit {
   readonly name: string;
   readonly text: string;
 }
+
+/** What an app's units depend on besides the app itself: the apps it needs, and the networks it joins. */
+export interface Links {
+  /** The units that run the apps it needs: its own unit Requires= them and starts After= them. */
+  readonly requires: readonly string[];
+  /** podman networks the container joins: its own, and appsd's network for apps that need each other. */
+  readonly networks: readonly string[];
+}
+
+export const NO_LINKS: Links = { requires: [], networks: [] };
 
 /** The key that marks a unit as appsd's, with the app it belongs to. */
 export const MARKER_KEY = 'X-Appsd-App';
@@ -46,18 +62,25 @@ export type RenderResult =
  * should have caught it first) fails this app alone, with the path of the
  * field it came from, and every other app still renders.
  */
-export function renderApp(app: App, backend: InetAddress | undefined, options: RenderOptions): RenderResult {
+export function renderApp(app: App, backends: Backends, links: Links, options: RenderOptions): RenderResult {
   try {
     const names = appUnitNames(app.name);
-    const units: Array<[string, UnitFile]> = [[names.socket, socketUnit(app, options)]];
+    const units: Array<[string, UnitFile]> = [];
     switch (app.activation) {
       case 'native':
-        units.push([names.service, nativeServiceUnit(app, options)]);
+        units.push([names.socket, socketUnit(app, app.listen, options)]);
+        units.push([names.service, nativeServiceUnit(app, links, options)]);
         break;
       case 'proxy':
-        if (!backend) throw new Error('no backend address resolved');
-        units.push([names.service, proxyUnit(app, backend, options)]);
-        units.push([names.backend, backendUnit(app, backend, options)]);
+        forwardedPorts(app).forEach((port, i) => {
+          const backend = backends.get(port);
+          if (!backend) throw new Error(`no backend address resolved for port ${port}`);
+          const forward = forwardUnitNames(app.name, i === 0 ? undefined : port);
+          const listen = app.listen.filter((l) => (l.to ?? mainPort(app)) === port);
+          units.push([forward.socket, socketUnit(app, listen, options)]);
+          units.push([forward.service, proxyUnit(app, forward.socket, backend, options)]);
+        });
+        units.push([names.backend, backendUnit(app, backends, links, options)]);
         break;
       default:
         assertNever(app.activation);
@@ -82,10 +105,10 @@ function baseUnit(app: App, role: string, options: RenderOptions): UnitFile {
   return unit;
 }
 
-function socketUnit(app: App, options: RenderOptions): UnitFile {
+function socketUnit(app: App, listen: readonly Listener[], options: RenderOptions): UnitFile {
   const unit = baseUnit(app, 'listening socket', options);
-  for (const address of app.listen) field(['listen'], () => unit.add('Socket', 'ListenStream', escapeSpecifiers(formatAddress(address))));
-  if (app.listen.some((a) => a.kind === 'unix')) unit.add('Socket', 'RemoveOnStop', 'yes');
+  for (const l of listen) field(['listen'], () => unit.add('Socket', l.udp ? 'ListenDatagram' : 'ListenStream', escapeSpecifiers(formatAddress(l.address))));
+  if (listen.some((l) => l.address.kind === 'unix')) unit.add('Socket', 'RemoveOnStop', 'yes');
   // Proxy mode: when the app fails to start, reject the connections waiting
   // for it. The clients get an error at once, and the socket is not
   // re-triggered in a loop that would end in trigger-limit-hit (a socket that
@@ -97,7 +120,7 @@ function socketUnit(app: App, options: RenderOptions): UnitFile {
   return unit;
 }
 
-function proxyUnit(app: App, backend: InetAddress, options: RenderOptions): UnitFile {
+function proxyUnit(app: App, socket: string, backend: InetAddress, options: RenderOptions): UnitFile {
   const names = appUnitNames(app.name);
   const idle = app.idleTimeoutMs === null ? 'never stops on its own' : `stops after ${formatTimespan(app.idleTimeoutMs)} idle`;
   const unit = baseUnit(app, `proxy to ${formatAddress(backend)}, ${idle}`, options);
@@ -105,8 +128,8 @@ function proxyUnit(app: App, backend: InetAddress, options: RenderOptions): Unit
   // the next connection starts both again instead of forwarding into the void.
   unit.add('Unit', 'BindsTo', names.backend);
   unit.add('Unit', 'After', names.backend);
-  unit.add('Unit', 'Requires', names.socket);
-  unit.add('Unit', 'After', names.socket);
+  unit.add('Unit', 'Requires', socket);
+  unit.add('Unit', 'After', socket);
   unit.add('Unit', 'StartLimitIntervalSec', 0);
   const args: Word[] = [options.proxydPath];
   if (app.idleTimeoutMs !== null) args.push(`--exit-idle-time=${formatTimespan(app.idleTimeoutMs)}`);
@@ -116,33 +139,76 @@ function proxyUnit(app: App, backend: InetAddress, options: RenderOptions): Unit
   return unit;
 }
 
-function backendUnit(app: App, backend: InetAddress, options: RenderOptions): UnitFile {
-  const unit = baseUnit(app, `backend on ${formatAddress(backend)}, started on demand`, options);
+function backendUnit(app: App, backends: Backends, links: Links, options: RenderOptions): UnitFile {
+  const addresses = [...backends.values()];
+  const role =
+    app.listen.length > 0
+      ? `backend on ${addresses.map((a) => formatAddress(a)).join(', ')}, started on demand`
+      : `internal app${addresses.length ? ` on ${addresses.map((a) => formatAddress(a)).join(', ')}` : ''}, started by the apps that need it`;
+  const unit = baseUnit(app, role, options);
   unit.add('Unit', 'StopWhenUnneeded', 'yes');
   // Without this, five cold starts within ten seconds hit systemd's start limit,
   // and the socket then stops listening for good (trigger-limit-hit).
   unit.add('Unit', 'StartLimitIntervalSec', 0);
-  runtimeService(unit, app, app.runtime, backend, options);
+  requireNeeds(unit, links);
+  runtimeService(unit, app, app.runtime, { publish: publishedPorts(app, backends), networks: links.networks }, options);
   const container = app.runtime.kind === 'container' ? containerName(app.name) : undefined;
-  const ready = field(['readiness'], () => readinessCommand(app.readiness, backend, formatAddress(backend), options, container));
-  if (ready) {
+  const probes = field(['readiness'], () => readinessCommands(app, backends, options, container));
+  if (probes.length) {
     // Lets the readiness wait put its failure message in the unit's status.
     if (!allowsNotifyFromAll(app.runtime)) unit.add('Service', 'NotifyAccess', 'all');
-    unit.add('Service', 'ExecStartPost', field(['readiness'], () => formatCommandLine(ready)));
-    unit.add('Service', 'TimeoutStartSec', formatTimespan(app.readiness.timeoutMs + START_MARGIN_MS));
+    for (const probe of probes) unit.add('Service', 'ExecStartPost', field(['readiness'], () => formatCommandLine(probe)));
+    unit.add('Service', 'TimeoutStartSec', formatTimespan(app.readiness.timeoutMs * probes.length + START_MARGIN_MS));
   }
   resourceLimits(unit, app.runtime.resources);
   manifestExtras(unit, app);
   return unit;
 }
 
-function nativeServiceUnit(app: App, options: RenderOptions): UnitFile {
+/**
+ * The readiness waits, one per backend port, the main one first: the proxy of
+ * every port starts only once the backend answers there. The http check is
+ * for the main port; the others are checked for a connection. An internal
+ * container with no host address is probed at its address on appsd's network.
+ */
+function readinessCommands(app: App, backends: Backends, options: RenderOptions, container: string | undefined): Word[][] {
+  const probes: Word[][] = [];
+  const main = mainPort(app);
+  if (app.listen.length === 0 && backends.size === 0 && main !== undefined && container !== undefined) {
+    const probe = readinessCommand(app.readiness, { kind: 'network', container, port: main }, `${app.name}:${main}`, options, container);
+    return probe ? [probe] : [];
+  }
+  [...backends.values()].forEach((address, i) => {
+    // The health check covers the whole container: once is enough.
+    if (i > 0 && app.readiness.check === 'health') return;
+    const readiness = i === 0 || app.readiness.check !== 'http' ? app.readiness : { ...app.readiness, check: 'tcp' as const };
+    const probe = readinessCommand(readiness, { kind: 'host', address }, formatAddress(address), options, container);
+    if (probe) probes.push(probe);
+  });
+  return probes;
+}
+
+/** A container's --publish pairs: each backend address with the container port it leads to. */
+function publishedPorts(app: App, backends: Backends): Array<readonly [InetAddress, number]> {
+  return app.runtime.kind === 'container' ? [...backends].map(([port, address]) => [address, port] as const) : [];
+}
+
+/** The apps this one needs start first, each up to its readiness, and are stopped with it (StopWhenUnneeded= on theirs). */
+function requireNeeds(unit: UnitFile, links: Links): void {
+  for (const need of links.requires) {
+    unit.add('Unit', 'Requires', need);
+    unit.add('Unit', 'After', need);
+  }
+}
+
+function nativeServiceUnit(app: App, links: Links, options: RenderOptions): UnitFile {
   const unit = baseUnit(app, 'app, started by its socket', options);
   const names = appUnitNames(app.name);
   unit.add('Unit', 'Requires', names.socket);
   unit.add('Unit', 'After', names.socket);
   unit.add('Unit', 'StartLimitIntervalSec', 0);
-  runtimeService(unit, app, app.runtime, undefined, options);
+  requireNeeds(unit, links);
+  runtimeService(unit, app, app.runtime, { publish: [], networks: links.networks }, options);
   // Without FlushPending, a connection waiting for an app that fails to start
   // triggers the socket again at once; a pause after a failure keeps that retry
   // loop under the socket's trigger limit, so the socket keeps listening.
@@ -152,11 +218,17 @@ function nativeServiceUnit(app: App, options: RenderOptions): UnitFile {
   return unit;
 }
 
-/** The [Service] lines that run the app itself; `backend` is set behind a proxy. */
-function runtimeService(unit: UnitFile, app: App, runtime: Runtime, backend: InetAddress | undefined, options: RenderOptions): void {
+/** How a container is reached: the host ports it publishes (behind the proxy), and the networks it joins. */
+export interface Reach {
+  readonly publish: ReadonlyArray<readonly [host: InetAddress, containerPort: number]>;
+  readonly networks: readonly string[];
+}
+
+/** The [Service] lines that run the app itself. */
+function runtimeService(unit: UnitFile, app: App, runtime: Runtime, reach: Reach, options: RenderOptions): void {
   switch (runtime.kind) {
     case 'container':
-      return containerService(unit, app, runtime, backend, options);
+      return containerService(unit, app, runtime, reach, options);
     case 'exec':
       return execService(unit, runtime, options);
     default:

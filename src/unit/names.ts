@@ -27,16 +27,24 @@ export function appUnitNames(app: string): AppUnitNames {
   return { socket: `appsd-${app}.socket`, service: `appsd-${app}.service`, backend: `appsd-${app}-backend.service` };
 }
 
-/** The units an app with this activation has, socket first. */
-export function unitsOf(app: string, activation: Activation): string[] {
-  const names = appUnitNames(app);
-  return activation === 'proxy' ? [names.socket, names.service, names.backend] : [names.socket, names.service];
+/**
+ * The socket and proxy of one backend port of an app: appsd-NAME.* for its
+ * main port, appsd-NAME_PORT.* for each other one (`2222 -> 22`). App names
+ * have no '_', so these never clash with another app's units.
+ */
+export function forwardUnitNames(app: string, port: number | undefined): { readonly socket: string; readonly service: string } {
+  const base = port === undefined ? `appsd-${app}` : `appsd-${app}_${port}`;
+  return { socket: `${base}.socket`, service: `${base}.service` };
 }
 
-/** Which of an app's units a name is, or undefined when it is none of them. */
+/** Which of an app's units a name is (a socket, a proxy or native service, the backend), or undefined when it is none of them. */
 export function unitRole(app: string, unit: string): keyof AppUnitNames | undefined {
-  const names = appUnitNames(app);
-  return unit === names.socket ? 'socket' : unit === names.service ? 'service' : unit === names.backend ? 'backend' : undefined;
+  if (unit === `appsd-${app}-backend.service`) return 'backend';
+  const prefix = `appsd-${app}`;
+  if (!unit.startsWith(prefix)) return undefined;
+  const m = /^(?:_([1-9][0-9]{0,4}))?\.(socket|service)$/.exec(unit.slice(prefix.length));
+  if (!m || (m[1] !== undefined && Number(m[1]) > 65535)) return undefined;
+  return m[2] as 'socket' | 'service';
 }
 
 /** The podman container of an app (one at a time: podman run --replace). */

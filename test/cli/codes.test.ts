@@ -21,7 +21,7 @@ const FILES: Record<string, string | Buffer> = {
   'not-a-mapping.yaml': '- a\n- b\n',
   'alias-limit.yaml': `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n`,
   'unknown-field.yaml': `${OK(9010)}lisen: 1\n`,
-  'missing-field.yaml': 'exec:\n  command: [/bin/true]\nbackend: 127.0.0.1:9021\n',
+  'missing-field.yaml': 'listen: 9020\ncontainer: {port: 80}\n',
   'wrong-type.yaml': `${OK(9030)}maxConnections: many\n`,
   'bad-value.yaml': `${OK(9040)}activation: lazy\n`,
   'out-of-range.yaml': `${OK(9050)}maxConnections: 0\n`,
@@ -45,6 +45,11 @@ const FILES: Record<string, string | Buffer> = {
   'reserved-key.yaml': `${OK(9250)}unit: {Service: {Restart: always}}\n`,
   'system-mount.yaml': 'listen: 9240\ncontainer: {image: x, port: 80, volumes: ["/etc:/host-etc:ro"]}\n',
   'unsafe-permissions.yaml': OK(9250),
+  'unknown-need.yaml': `${OK(9260)}needs: [nobody-here]\n`,
+  'need-cycle.yaml': `${OK(9270)}name: cyc-a\nneeds: cyc-b\n`,
+  'need-cycle-2.yaml': `${OK(9280)}name: cyc-b\nneeds: cyc-a\n`,
+  'invalid-need.yaml': `${OK(9290)}needs: bad-duration\n`,
+  'not-needed.yaml': 'exec: {command: [/bin/true]}\n',
 };
 
 test('each documented code is emitted for its problem', async (t) => {

@@ -1,11 +1,16 @@
 import test from 'ava';
 import { UnitFile } from '../../src/unit/unitfile.js';
-import { resolveBackends, PORT_RANGE } from '../../src/render/ports.js';
+import type { InetAddress } from '../../src/manifest/address.js';
+import type { App } from '../../src/manifest/app.js';
+import { mainPort, resolveBackends, PORT_RANGE } from '../../src/render/ports.js';
 import { desiredUnits } from '../../src/render/desired.js';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../../src/render/options.js';
-import { renderApp } from '../../src/render/units.js';
+import { NO_LINKS, renderApp } from '../../src/render/units.js';
 import { parseEnvironmentLine, parseExecLine } from '../helpers/exec-line.js';
 import { load, unitsOf } from '../helpers/fixtures.js';
+
+/** Renders an app with its main backend port at the given address, linked to nothing. */
+const renderAt = (app: App, address: InetAddress, options: RenderOptions) => renderApp(app, new Map([[mainPort(app)!, address]]), NO_LINKS, options);
 
 const SPECIFIERS = { t: '/run/user/1000', n: 'unit.service', h: '/home/u' };
 const parse = (text: string) => UnitFile.parse(text);
@@ -128,19 +133,20 @@ test('allocated backend ports: stable, unique, never a port another app uses, ke
     'b.yaml': 'listen: 8081\ncontainer: {image: x, port: 80}\n',
     'c.yaml': 'listen: 8082\nexec: {command: [x]}\nbackend: 127.0.0.1:9000\n',
   }).apps;
+  const main = (r: Map<string, Map<number, InetAddress>>, name: string) => [...r.get(name)!.values()][0]!;
   const first = resolveBackends(apps);
   t.deepEqual(resolveBackends(apps), first);
-  const ports = [...first.values()].map((b) => b.port);
+  const ports = ['a', 'b', 'c'].map((n) => main(first, n).port);
   t.is(new Set(ports).size, 3);
   for (const name of ['a', 'b']) {
-    const { port, host } = first.get(name)!;
+    const { port, host } = main(first, name);
     t.is(host, '127.0.0.1');
     t.true(port >= PORT_RANGE.first && port <= PORT_RANGE.last);
   }
   // A kept port wins over the hash, and busy ports are skipped.
-  const kept = resolveBackends(apps, new Map([['a', 25000]]), new Set([first.get('b')!.port]));
-  t.is(kept.get('a')!.port, 25000);
-  t.not(kept.get('b')!.port, first.get('b')!.port);
+  const kept = resolveBackends(apps, new Map([['a', 25000]]), new Set([main(first, 'b').port]));
+  t.is(main(kept, 'a').port, 25000);
+  t.not(main(kept, 'b').port, main(first, 'b').port);
 });
 
 test('a value no unit file can hold fails that app alone, at the field it came from', (t) => {
@@ -148,12 +154,12 @@ test('a value no unit file can hold fails that app alone, at the field it came f
   const runtime = app!.runtime;
   if (runtime.kind !== 'container') return t.fail();
   const poisoned = { ...app!, runtime: { ...runtime, env: [['GOOD', 'x'], ['BAD', 'a\0b']] as const, command: ['ok', 'nul\0'] } };
-  const result = renderApp(poisoned, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, DEFAULT_RENDER_OPTIONS);
+  const result = renderAt(poisoned, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, DEFAULT_RENDER_OPTIONS);
   t.false(result.ok);
   if (result.ok) return;
   t.deepEqual(result.path, ['container', 'env', 'BAD']);
   t.regex(result.message, /NUL/);
-  const withoutEnv = renderApp({ ...poisoned, runtime: { ...poisoned.runtime, env: [] } }, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, DEFAULT_RENDER_OPTIONS);
+  const withoutEnv = renderAt({ ...poisoned, runtime: { ...poisoned.runtime, env: [] } }, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, DEFAULT_RENDER_OPTIONS);
   t.like(withoutEnv, { ok: false, path: ['container', 'command', 1] });
   const others = desiredUnits([poisoned, load({ 'ok.yaml': EXEC_APP }).apps[0]!], DEFAULT_RENDER_OPTIONS);
   t.deepEqual(others.apps.map((a) => a.name), ['ok']);
@@ -164,7 +170,7 @@ test('system scope: backends are not root unless the manifest says so', (t) => {
   const system: RenderOptions = { ...DEFAULT_RENDER_OPTIONS, scope: 'system' };
   const backendOf = (text: string, options: RenderOptions = system) => {
     const [app] = load({ 'web.yaml': text }).apps;
-    const result = renderApp(app!, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, options);
+    const result = renderAt(app!, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, options);
     if (!result.ok) throw new Error(result.message);
     return parse(result.units.find((u) => u.name.endsWith('-backend.service'))!.text);
   };
@@ -182,15 +188,15 @@ test('system scope: backends are not root unless the manifest says so', (t) => {
   t.false(podmanArgs(CONTAINER_APP, DEFAULT_RENDER_OPTIONS).some((a) => a.startsWith('--user')), 'user manager: the image\'s user, mapped to yours');
   // A user manager cannot switch users: refused at the field.
   const [app] = load({ 'web.yaml': EXEC_APP.replace('exec:\n', 'exec:\n  user: nobody\n') }).apps;
-  t.like(renderApp(app!, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, DEFAULT_RENDER_OPTIONS), { ok: false, path: ['exec', 'user'] });
+  t.like(renderAt(app!, { kind: 'inet', host: '127.0.0.1', family: 4, port: 20000 }, DEFAULT_RENDER_OPTIONS), { ok: false, path: ['exec', 'user'] });
 });
 
 test('userns: keep-id is refused at its field when podman runs rootful (as podman 4.3 would refuse it at start)', (t) => {
   const loaded = load({ 'k.yaml': 'listen: 8080\ncontainer:\n  image: x\n  port: 80\n  userns: keep-id\n' });
   const app = loaded.apps[0]!;
-  const rootless = renderApp(app, { kind: 'inet', family: 4, host: '127.0.0.1', port: 20001 }, { ...DEFAULT_RENDER_OPTIONS, rootless: true });
+  const rootless = renderAt(app, { kind: 'inet', family: 4, host: '127.0.0.1', port: 20001 }, { ...DEFAULT_RENDER_OPTIONS, rootless: true });
   t.true(rootless.ok);
-  const rootful = renderApp(app, { kind: 'inet', family: 4, host: '127.0.0.1', port: 20001 }, { ...DEFAULT_RENDER_OPTIONS, rootless: false });
+  const rootful = renderAt(app, { kind: 'inet', family: 4, host: '127.0.0.1', port: 20001 }, { ...DEFAULT_RENDER_OPTIONS, rootless: false });
   t.false(rootful.ok);
   if (!rootful.ok) {
     t.deepEqual(rootful.path, ['container', 'userns']);

@@ -41,7 +41,6 @@ test('wrong types name what was expected and what was found', (t) => {
 
 test('a missing required field points at the mapping that lacks it', (t) => {
   t.deepEqual(errors('listen: 8080\ncontainer:\n  port: 80\n'), ['app.yaml:2:1: container: missing required field "image"']);
-  t.deepEqual(errors(EXEC), ['app.yaml:1:1: missing required field "listen"']);
   t.deepEqual(errors('listen: 8080\ncontainer:\n  image: nginx\n'), [
     'app.yaml:2:1: container: missing required field "port": the port the app listens on inside the container (the proxy forwards to it)',
   ]);
@@ -72,7 +71,7 @@ test('bad addresses and ports out of range, each at its list item', (t) => {
     'app.yaml:3:10: backend: backend must be an address to connect to, not the wildcard 0.0.0.0',
   ]);
   t.deepEqual(errors('listen: true\nexec: {command: [x]}\nbackend: 127.0.0.1:9000\n'), [
-    'app.yaml:1:9: listen: must be a port (8080), an address with a port (127.0.0.1:8080, [::1]:8080), an absolute unix socket path, or a list of these',
+    'app.yaml:1:9: listen: must be a port (8080), an address with a port (127.0.0.1:8080, [::1]:8080), an absolute unix socket path, ADDRESS -> PORT, {udp: ADDRESS}, or a list of these',
   ]);
 });
 
