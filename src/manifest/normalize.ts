@@ -137,6 +137,11 @@ export function normalizeManifest(file: string, data: Data): Normalized {
   if (readiness.check === 'health' && !(runtime?.kind === 'container' && runtime.healthCheck)) {
     problem(['readiness', 'check'], 'check: health needs a container with a healthCheck (it waits for the first healthy result)', 'invalid-field');
   }
+  if (internal) {
+    for (const key of ['idleTimeout', 'maxConnections']) {
+      if (data[key] !== undefined) problem([key], 'has no effect on an internal app (no listen:): it stops when no app that needs it runs', 'invalid-field');
+    }
+  }
   if (!listensSomewhere && (readiness.check === 'tcp' || readiness.check === 'http')) {
     const where = runtime?.kind === 'container' ? 'container.port' : 'backend:';
     problem(['readiness', 'check'], `check: ${readiness.check} probes where the app listens: an internal app needs ${where} for it`, 'invalid-field');
