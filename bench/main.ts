@@ -2,7 +2,7 @@
 // the same run, on a private systemd manager the benchmark starts itself.
 // Prints a table and writes bench/results.json. Not part of `npm test`.
 //   BENCH_RUNS=N   repetitions per figure (default 10; reaction uses 2N)
-//   BENCH_ONLY=a,b only these figures: reaction, bulk, noop, cold, warm
+//   BENCH_ONLY=a,b only these figures: reaction, bulk, noop, cold, group, warm
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -14,6 +14,7 @@ import { buildTestImages, removeAppsdContainers, writeContainersConf } from '../
 import { workspace } from '../test/helpers/workspace.js';
 import { bulk } from './bulk.js';
 import { coldStart } from './cold-start.js';
+import { buildGroupImage, groupColdStart, groupManifests } from './group.js';
 import type { BenchContext } from './context.js';
 import { noopPasses } from './noop.js';
 import { reaction } from './reaction.js';
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   const server = join(scratch, 'sockact-server');
   execFileSync('cc', ['-static', '-O2', '-o', server, fileURLToPath(new URL('../test/fixtures/sockact-server.c', import.meta.url))]);
   if (wanted('cold')) await buildTestImages(podmanEnv);
+  if (wanted('group')) await buildGroupImage(podmanEnv);
   const manager = await startPrivateManager({ serviceEnv: { CONTAINERS_CONF: conf }, shareNetns: true });
   const bus = await SystemdManager.connect({ scope: 'user', env: manager.env });
   const cleanups: Array<() => void> = [];
@@ -58,13 +60,24 @@ async function main(): Promise<void> {
       await w.appsd('apply');
       return result;
     });
+    await step('group', async () => {
+      // appsd's own podman calls (creating the network) need the same containers.conf as its units.
+      const w = workspace(manager, (fn) => cleanups.push(fn), { CONTAINERS_CONF: conf });
+      try {
+        return await groupColdStart({ manager, podmanEnv, appsd: w.appsd, writeManifest: w.write, runs: RUNS });
+      } finally {
+        // Both apps gone, and with them the network appsd created for them.
+        for (const name of Object.keys(groupManifests())) w.remove(name);
+        await w.appsd('apply');
+      }
+    });
     await step('warm', () => warm(ctx, ...dirs('warm')));
     await step('bulk', () => bulk(ctx, ...dirs('bulk')));
     await step('noop', () => noopPasses(ctx, ...dirs('noop')));
   } finally {
     bus.close();
     await manager.stop();
-    if (wanted('cold')) await removeAppsdContainers(podmanEnv);
+    if (wanted('cold') || wanted('group')) await removeAppsdContainers(podmanEnv);
     for (const fn of cleanups) fn();
     rmSync(scratch, { recursive: true, force: true });
   }

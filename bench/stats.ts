@@ -11,6 +11,8 @@ export interface Figure {
   readonly baseline?: string;
   readonly target?: string;
   readonly note?: string;
+  /** Every run's value, for the JSON (spread between runs). */
+  readonly samples?: readonly number[];
 }
 
 export function median(values: readonly number[]): number {

@@ -13,8 +13,12 @@ trap 'rm -rf "$rootfs"' EXIT
 mkdir -p "$rootfs/bin" "$rootfs/www" "$rootfs/run" "$rootfs/tmp" "$rootfs/var/tmp"
 cp "$busybox" "$rootfs/bin/busybox"
 # sh and its tools for the examples/real-apps scripts.
-for applet in sh httpd cat echo sleep test grep id hostname touch mkdir ls; do ln -s busybox "$rootfs/bin/$applet"; done
+for applet in sh httpd cat echo sleep test grep id hostname touch mkdir ls nc wget; do ln -s busybox "$rootfs/bin/$applet"; done
 cp "$here/index.html" "$rootfs/www/index.html"
+# examples/groups: a page that shows what the app reads from its database.
+mkdir -p "$rootfs/www-group/cgi-bin"
+cp "$here/group-index.cgi" "$rootfs/www-group/cgi-bin/index.cgi"
+chmod 755 "$rootfs/www-group/cgi-bin/index.cgi"
 tar -C "$rootfs" -c . | podman import --quiet \
   --change 'CMD ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]' \
   - localhost/appsd-hello:latest >/dev/null

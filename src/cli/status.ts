@@ -58,6 +58,7 @@ export async function statusCommand(locations: Locations, json: boolean): Promis
         display: displayPath,
         ...(socketProblem !== undefined && { socketProblem }),
         ...(startProblem !== undefined && { startProblem }),
+        neededBy: load.apps.filter((a) => a.needs.includes(name)).map((a) => a.name),
       });
     });
     const controller = await queryController(locations.stateDir);
@@ -104,11 +105,14 @@ async function installedController(locations: Locations, manager: SystemdPort): 
 function formatStatus(apps: readonly AppStatus[], controller: ControllerStatus | undefined, installed: InstalledController | undefined): string {
   const rows = [['APP', 'SOCKET', 'BACKEND', 'LAST ACTIVATED', 'IDLE', 'MANIFEST']];
   for (const a of apps) {
-    const backend = a.backend === 'stopped' ? 'stopped (scaled to zero)' : a.backend ?? '-';
+    const backend =
+      a.socket === 'none' ? (a.backend === 'running' && a.neededBy.length ? `running (needed by ${a.neededBy.join(', ')})` : a.backend ?? '-')
+      : a.backend === 'stopped' ? 'stopped (scaled to zero)' : a.backend ?? '-';
     rows.push([a.name, a.socket, backend, a.lastActivated ? ago(a.lastActivated) : '-', a.idleTimeout ?? '-', a.manifest ?? '-']);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  for (const a of apps) if (a.needs.length) lines.push(`${a.name} needs ${a.needs.join(', ')}`);
   for (const a of apps) if (a.error) lines.push(`${a.name}: ${a.error}`);
   if (apps.length === 0) lines.push('(no apps)');
   lines.push('');

@@ -125,4 +125,6 @@ export interface AppResult {
   readonly outcome: AppOutcome;
   /** Why the app failed or is kept. */
   readonly error?: string;
+  /** The apps it needs, when it has any. */
+  readonly needs?: readonly string[];
 }

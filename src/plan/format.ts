@@ -89,6 +89,13 @@ export function formatPlan(plan: Plan, options: FormatOptions): string {
       out.push(`  ${paint(COLORS[symbol(action)], text)}`);
     }
   }
+  // Dependencies of the apps this plan creates or changes, in words.
+  const needs = plan.apps.filter((a) => a.needs && (a.outcome === 'created' || a.outcome === 'configured'));
+  if (needs.length) {
+    if (out.length) out.push('');
+    out.push(paint(COLORS.bold, 'Dependencies:'));
+    for (const a of needs) out.push(`  ${a.app} needs ${a.needs!.join(', ')} (started first, each once ready; stopped when nothing that needs them runs)`);
+  }
   for (const line of appProblems(plan.apps)) out.push(line);
   return out.join('\n');
 }

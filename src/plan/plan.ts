@@ -171,7 +171,7 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
       ...inventoryPorts(app),
       ...(networks.length > 0 && { networks }),
     };
-    results.push({ app: app.name, outcome: isNew ? 'created' : phases.size > planned ? 'configured' : 'unchanged' });
+    results.push({ app: app.name, outcome: isNew ? 'created' : phases.size > planned ? 'configured' : 'unchanged', ...(app.app.needs.length > 0 && { needs: app.app.needs }) });
   }
 
   for (const [name, entry] of Object.entries(observed.inventory.apps).sort(([a], [b]) => (a < b ? -1 : 1))) {

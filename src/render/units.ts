@@ -68,7 +68,7 @@ export function renderApp(app: App, backends: Backends, links: Links, options: R
     const units: Array<[string, UnitFile]> = [];
     switch (app.activation) {
       case 'native':
-        units.push([names.socket, socketUnit(app, app.listen, options)]);
+        units.push([names.socket, socketUnit(app, app.listen, 'listening socket', options)]);
         units.push([names.service, nativeServiceUnit(app, links, options)]);
         break;
       case 'proxy':
@@ -77,7 +77,7 @@ export function renderApp(app: App, backends: Backends, links: Links, options: R
           if (!backend) throw new Error(`no backend address resolved for port ${port}`);
           const forward = forwardUnitNames(app.name, i === 0 ? undefined : port);
           const listen = app.listen.filter((l) => (l.to ?? mainPort(app)) === port);
-          units.push([forward.socket, socketUnit(app, listen, options)]);
+          units.push([forward.socket, socketUnit(app, listen, i === 0 ? 'listening socket' : `listening socket for backend port ${port}`, options)]);
           units.push([forward.service, proxyUnit(app, forward.socket, backend, options)]);
         });
         units.push([names.backend, backendUnit(app, backends, links, options)]);
@@ -105,8 +105,8 @@ function baseUnit(app: App, role: string, options: RenderOptions): UnitFile {
   return unit;
 }
 
-function socketUnit(app: App, listen: readonly Listener[], options: RenderOptions): UnitFile {
-  const unit = baseUnit(app, 'listening socket', options);
+function socketUnit(app: App, listen: readonly Listener[], role: string, options: RenderOptions): UnitFile {
+  const unit = baseUnit(app, role, options);
   for (const l of listen) field(['listen'], () => unit.add('Socket', l.udp ? 'ListenDatagram' : 'ListenStream', escapeSpecifiers(formatAddress(l.address))));
   if (listen.some((l) => l.address.kind === 'unix')) unit.add('Socket', 'RemoveOnStop', 'yes');
   // Proxy mode: when the app fails to start, reject the connections waiting

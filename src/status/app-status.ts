@@ -5,9 +5,10 @@
 import type { LoadedManifest } from '../manifest/load.js';
 import { formatTimespan } from '../manifest/timespan.js';
 import type { ServiceDetails, UnitStatus } from '../plan/systemd-port.js';
-import { appUnitNames } from '../unit/names.js';
+import { appUnitNames, unitRole } from '../unit/names.js';
 
-export type SocketState = 'listening' | 'stopped' | 'failed' | 'missing';
+/** none: an internal app, which has no socket. With several sockets (several ports), the worst of them. */
+export type SocketState = 'listening' | 'stopped' | 'failed' | 'missing' | 'none';
 export type BackendState = 'running' | 'stopped' | 'starting' | 'failed';
 
 export interface AppStatus {
@@ -21,6 +22,10 @@ export interface AppStatus {
   /** When the app was last started by a connection (ISO 8601), or null. */
   readonly lastActivated: string | null;
   readonly idleTimeout: string | null;
+  /** The apps this one needs (its manifest's needs:). */
+  readonly needs: readonly string[];
+  /** The valid apps that need this one. */
+  readonly neededBy: readonly string[];
   readonly error: string | null;
 }
 
@@ -39,6 +44,8 @@ export interface AppStatusInput {
   readonly startProblem?: string;
   /** How a file path is shown (relative to the working directory, say). */
   readonly display?: (file: string) => string;
+  /** The valid apps whose manifests need this one. */
+  readonly neededBy?: readonly string[];
 }
 
 const loaded = (u: UnitStatus | undefined): u is UnitStatus => u?.loadState === 'loaded';
@@ -66,11 +73,16 @@ export function appStatus(input: AppStatusInput): AppStatus {
   const display = input.display ?? ((f: string) => f);
   const names = appUnitNames(name);
   const app = manifest?.app;
-  const socket = units.get(names.socket);
   const service = units.get(names.service);
   const worker = workerOf(name, manifest, units);
-
-  const socketState: SocketState = !loaded(socket) ? 'missing' : socket.activeState === 'active' ? 'listening' : socket.activeState === 'failed' ? 'failed' : 'stopped';
+  // Every socket of the app (one per backend port): the state shown is the worst.
+  const sockets = [...units.values()].filter((u) => unitRole(name, u.name) === 'socket' && loaded(u));
+  const socketState: SocketState =
+    app && app.listen.length === 0 ? 'none'
+    : sockets.length === 0 ? 'missing'
+    : sockets.some((s) => s.activeState === 'failed') ? 'failed'
+    : sockets.every((s) => s.activeState === 'active') ? 'listening'
+    : 'stopped';
   let backend: BackendState | null = null;
   if (loaded(worker)) {
     const s = worker.activeState;
@@ -97,7 +109,9 @@ export function appStatus(input: AppStatusInput): AppStatus {
     backend,
     activation: app ? app.activation : loaded(units.get(names.backend)) ? 'proxy' : loaded(service) ? 'native' : null,
     lastActivated: enteredAt ? new Date(enteredAt).toISOString() : null,
-    idleTimeout: app && app.activation === 'proxy' ? (app.idleTimeoutMs === null ? 'infinity' : formatTimespan(app.idleTimeoutMs)) : null,
+    idleTimeout: app && app.activation === 'proxy' && app.listen.length > 0 ? (app.idleTimeoutMs === null ? 'infinity' : formatTimespan(app.idleTimeoutMs)) : null,
+    needs: app?.needs ?? [],
+    neededBy: input.neededBy ?? [],
     error,
   };
 }

@@ -10,6 +10,7 @@ import { buildTestImages, IMAGES, podmanInspect, removeAppsdContainers, runningC
 import { activeState, get, systemctl, waitFor } from '../helpers/systemd.js';
 import { needPrograms, realTier } from '../helpers/tier.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
+import { registerGroupTests } from './groups.js';
 import { registerRealAppTests } from './real-apps.js';
 
 interface Context {
@@ -35,6 +36,7 @@ realTier('podman', privateManagerUnsupported() ?? needPrograms(['podman', 'runc'
   });
   registerTests();
   registerRealAppTests(test, (t) => workspace(t));
+  registerGroupTests(test, (t) => workspace(t));
 });
 
 // appsd's own podman calls (networks, secrets for status) see what the units' podman sees.
