@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   } finally {
     bus.close();
     await manager.stop();
-    if (wanted('cold') || wanted('group')) await removeAppsdContainers(podmanEnv);
+    if (wanted('cold')) await removeAppsdContainers(podmanEnv);
     for (const fn of cleanups) fn();
     rmSync(scratch, { recursive: true, force: true });
   }

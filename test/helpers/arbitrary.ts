@@ -28,6 +28,10 @@ const listen = fc.oneof(
   port.map((p) => `[::1]:${p}`),
   fc.constantFrom('/run/appsd/x.sock', '/run/a b.sock', 'localhost:80'),
   hostileString,
+  // A port of its own, UDP, and shapes that are neither.
+  fc.tuple(port, port).map(([p, to]) => `127.0.0.1:${p} -> ${to}`),
+  port.map((p) => ({ udp: p })),
+  fc.constantFrom('8080 ->', '-> 80', '8080 -> 80 -> 90', { tcp: 80 }),
 );
 const span = fc.oneof(fc.constantFrom('30s', '5min', '1h 30min', 'infinity', '0', '100ms'), fc.integer({ min: -1, max: 100000 }), hostileString);
 
@@ -67,11 +71,12 @@ export const manifestObject = fc
       idleTimeout: span,
       readiness: fc.record({ check: fc.constantFrom('tcp', 'http', 'none'), path: fc.oneof(fc.constant('/healthz'), hostileString), timeout: span }, { requiredKeys: [] }),
       maxConnections: fc.oneof(fc.integer({ min: 1, max: 1000 }), anything),
+      needs: fc.oneof(fc.constantFrom('db', 'x'), fc.array(fc.oneof(fc.constantFrom('db', 'web'), hostileString), { maxLength: 3 }), anything),
       exec,
       container,
       extra: anything,
     },
-    { requiredKeys: ['listen'] },
+    { requiredKeys: [] },
   )
   // Most of the time exactly one backend kind, so that many manifests get far.
   .chain((m) =>
