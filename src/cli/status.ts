@@ -12,7 +12,7 @@ import { appStatus, detailsWanted, type AppStatus } from '../status/app-status.j
 import { whySocketFails } from '../reconcile/diagnose.js';
 import { missingInput } from '../reconcile/missing-inputs.js';
 import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
-import { appUnitNames } from '../unit/names.js';
+import { appUnitNames, unitRole } from '../unit/names.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
@@ -34,7 +34,7 @@ export async function statusCommand(locations: Locations, json: boolean): Promis
     const socketProblems = new Map<string, string | undefined>(
       await Promise.all(
         names
-          .filter((n) => units.get(appUnitNames(n).socket)?.activeState === 'failed' && manifests.get(n)?.app)
+          .filter((n) => unitsOfApp(n).some((u) => unitRole(n, u) === 'socket' && units.get(u)?.activeState === 'failed') && manifests.get(n)?.app)
           .map(async (n) => [n, await whySocketFails(manifests.get(n)!.app!.listen, locations.scope)] as const),
       ),
     );
