@@ -67,7 +67,7 @@ const monoUs = () => process.hrtime.bigint() / 1000n;
 const ms = (fromUs: bigint, toUs: bigint) => Number(toUs - fromUs) / 1000;
 
 /** Resolves once a TCP connection to host:port is accepted. */
-async function untilAccepts(host: string, port: number, timeoutMs = 30_000): Promise<void> {
+export async function untilAccepts(host: string, port: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -85,24 +85,28 @@ async function untilAccepts(host: string, port: number, timeoutMs = 30_000): Pro
 }
 
 /** Reads systemd's timestamps (µs, CLOCK_MONOTONIC) of a unit's last start. */
-class UnitClock {
+export class UnitClock {
   private constructor(private readonly bus: dbus.MessageBus) {}
 
   static open(manager: PrivateManager): UnitClock {
     return new UnitClock(dbus.sessionBus({ busAddress: manager.env['DBUS_SESSION_BUS_ADDRESS']! }));
   }
 
-  async read(unit: string): Promise<{ inactiveExit: bigint; activeEnter: bigint; mainStart: bigint; postStart: bigint; postExit: bigint }> {
+  async read(unit: string): Promise<{ inactiveExit: bigint; activeEnter: bigint; mainStart: bigint; preStart: bigint; preExit: bigint; postStart: bigint; postExit: bigint }> {
     const manager = (await this.bus.getProxyObject('org.freedesktop.systemd1', '/org/freedesktop/systemd1')).getInterface('org.freedesktop.systemd1.Manager');
     const path = (await manager['GetUnit']!(unit)) as string;
     const props = (await this.bus.getProxyObject('org.freedesktop.systemd1', path)).getInterface('org.freedesktop.DBus.Properties');
     const get = async (iface: string, name: string) => ((await props['Get']!(iface, name)) as { value: unknown }).value;
     // ExecStartPost: a(sasbttttuii): path, argv, ignore, start realtime, start monotonic, exit realtime, exit monotonic, ...
-    const post = (await get('org.freedesktop.systemd1.Service', 'ExecStartPost')) as Array<[string, string[], boolean, bigint, bigint, bigint, bigint]>;
+    type Exec = Array<[string, string[], boolean, bigint, bigint, bigint, bigint]>;
+    const pre = (await get('org.freedesktop.systemd1.Service', 'ExecStartPre')) as Exec;
+    const post = (await get('org.freedesktop.systemd1.Service', 'ExecStartPost')) as Exec;
     return {
       inactiveExit: (await get('org.freedesktop.systemd1.Unit', 'InactiveExitTimestampMonotonic')) as bigint,
       activeEnter: (await get('org.freedesktop.systemd1.Unit', 'ActiveEnterTimestampMonotonic')) as bigint,
       mainStart: (await get('org.freedesktop.systemd1.Service', 'ExecMainStartTimestampMonotonic')) as bigint,
+      preStart: pre[0]?.[4] ?? 0n,
+      preExit: pre[pre.length - 1]?.[6] ?? 0n,
       postStart: post[0]?.[4] ?? 0n,
       postExit: post[post.length - 1]?.[6] ?? 0n,
     };
