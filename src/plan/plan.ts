@@ -1,6 +1,6 @@
 // plan(desired, observed) -> Plan. Pure: no I/O, deterministic order. `diff`
 // prints the plan; `apply` executes exactly that plan, phase by phase.
-import type { DesiredApp } from '../render/desired.js';
+import { runUnit, type DesiredApp } from '../render/desired.js';
 import { unitRole } from '../unit/names.js';
 import { UnitFile } from '../unit/unitfile.js';
 import {
@@ -88,6 +88,9 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
   const inventoryApps: Record<string, InventoryApp> = {};
   const unit = (name: string): ObservedUnit => observed.units.get(name) ?? {};
   const desiredNames = new Set(desired.map((d) => d.name));
+  // Stopping what runs a needed app stops the apps that need it too (Requires=): the plan says so.
+  const neededBy = new Map<string, string[]>();
+  for (const d of desired) for (const n of d.app.needs) neededBy.set(n, [...(neededBy.get(n) ?? []), d.name]);
 
   for (const app of desired) {
     const previous = observed.inventory.apps[app.name];
@@ -162,7 +165,10 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
         if (sockets.includes(u.name)) continue;
         const rewritten = writes.get(u.name)?.before !== undefined;
         const running = ACTIVE.has(unit(u.name).status?.activeState ?? '');
-        if (rewritten && running) phases.activate.push({ kind: 'stop', app: app.name, unit: u.name, reason: 'old-definition' });
+        if (!rewritten || !running) continue;
+        const dependents = u.name === runUnit(app.app) ? (neededBy.get(app.name) ?? []) : [];
+        const detail = dependents.length ? `${dependents.join(', ')} need${dependents.length === 1 ? 's' : ''} it and stop${dependents.length === 1 ? 's' : ''} with it` : undefined;
+        phases.activate.push({ kind: 'stop', app: app.name, unit: u.name, reason: 'old-definition', ...(detail && { detail }) });
       }
     }
     inventoryApps[app.name] = {

@@ -68,7 +68,7 @@ test('several ports: a socket and a proxy per backend port, all in front of one 
   t.is(backend.get('Service', 'ExecStartPost').length, 2, 'one readiness wait per port');
   // The proxy of port 22 connects to the host port published for 22.
   const sshTarget = parseExecLine(ssh.get('Service', 'ExecStart')[0]!, {}).at(-1)!;
-  t.is(`--publish=${sshTarget}:22`, publish[1]);
+  t.is(publish[1], `--publish=${sshTarget}:22`);
   // Exec: the extra port is on the backend's host.
   const exec = unitsOf({ 'e.yaml': 'listen: [8080, "2222 -> 2223"]\nbackend: 127.0.0.1:8081\nexec: {command: [/bin/e]}\n' });
   t.is(parseExecLine(parse(exec['appsd-e_2223.service']!).get('Service', 'ExecStart')[0]!, {}).at(-1), '127.0.0.1:2223');
@@ -93,6 +93,17 @@ test('several ports: allocated host ports are kept in the inventory, per backend
   // A crafted inventory with a unit that is no port's, or a port outside appsd's range, is refused.
   t.throws(() => parseInventory(JSON.stringify({ version: 1, apps: { forge: { manifest: '/a.yaml', units: ['appsd-forge_x.socket'] } } })), { message: /not one of its units/ });
   t.throws(() => parseInventory(JSON.stringify({ version: 1, apps: { forge: { manifest: '/a.yaml', units: [], ports: { '22': 80 } } } })), { message: /ports/ });
+});
+
+test('a running needed app with a new definition: its stop says the apps that need it stop with it', (t) => {
+  const files = { 'web.yaml': WEB.replace('[db, cache]', '[db]'), 'db.yaml': DB };
+  const before = desiredUnits(load(files).apps, DEFAULT_RENDER_OPTIONS).apps;
+  const units = new Map(before.flatMap((d) => d.units.map((u) => [u.name, { file: { text: u.text, owner: d.name }, status: { name: u.name, loadState: 'loaded', activeState: 'active', subState: 'running' }, enablement: 'enabled' }] as const)));
+  const inventory = { version: 1 as const, apps: Object.fromEntries(before.map((d) => [d.name, { manifest: d.app.file, units: d.units.map((u) => u.name) }])) };
+  const changed = { ...files, 'db.yaml': DB.replace('image: db', 'image: db2') };
+  const p = plan({ desired: desiredUnits(load(changed).apps, DEFAULT_RENDER_OPTIONS).apps, protectedApps: new Set(), observed: { online: true, units, inventory } });
+  const stop = p.actions.find((a) => a.kind === 'stop');
+  t.like(stop, { unit: 'appsd-db-backend.service', reason: 'old-definition', detail: 'web needs it and stops with it' });
 });
 
 test('UDP: native activation only, as ListenDatagram=; TCP and UDP on one port do not collide', (t) => {
