@@ -142,7 +142,9 @@ export function normalizeManifest(file: string, data: Data): Normalized {
       if (data[key] !== undefined) problem([key], 'has no effect on an internal app (no listen:): it stops when no app that needs it runs', 'invalid-field');
     }
   }
-  if (!listensSomewhere && (readiness.check === 'tcp' || readiness.check === 'http')) {
+  if (internal && runtime?.kind === 'container' && !backend && readiness.check === 'http') {
+    problem(['readiness', 'check'], 'check: http needs an address on the host to send the request to: give the internal container a backend:, or use check: tcp (a socket listening in the container)', 'invalid-field');
+  } else if (!listensSomewhere && (readiness.check === 'tcp' || readiness.check === 'http')) {
     const where = runtime?.kind === 'container' ? 'container.port' : 'backend:';
     problem(['readiness', 'check'], `check: ${readiness.check} probes where the app listens: an internal app needs ${where} for it`, 'invalid-field');
   }

@@ -21,6 +21,9 @@ const DEFAULT_STOP_TIMEOUT_S = 10;
 /** systemd waits this much longer than podman before it kills what is left. */
 const STOP_MARGIN_S = 60;
 
+/** Where podman writes the container's PID when Reach.pidfile says so (a readiness wait inside its network namespace). */
+export const PIDFILE: Word = [specifier('t'), '/', specifier('n'), '.pid'];
+
 export function containerService(unit: UnitFile, app: App, runtime: ContainerRuntime, reach: Reach, options: RenderOptions): void {
   const cidfile: Word = [specifier('t'), '/', specifier('n'), '.ctr-id'];
   const stopTimeout = String(runtime.stopTimeoutS ?? DEFAULT_STOP_TIMEOUT_S);
@@ -30,10 +33,11 @@ export function containerService(unit: UnitFile, app: App, runtime: ContainerRun
   unit.add('Service', 'Type', 'notify');
   unit.add('Service', 'NotifyAccess', 'all');
   unit.add('Service', 'Environment', 'PODMAN_SYSTEMD_UNIT=%n');
-  // podman 4.3 refuses to start when the cidfile of the previous run is still there.
-  unit.add('Service', 'ExecStartPre', formatCommandLine(['/bin/rm', '-f', cidfile]));
+  // podman 4.3 refuses to start when the cidfile of the previous run is still
+  // there; a stale pidfile would name a process that is gone.
+  unit.add('Service', 'ExecStartPre', formatCommandLine(['/bin/rm', '-f', cidfile, ...(reach.pidfile ? [PIDFILE] : [])]));
   const args: Word[] = [
-    options.podmanPath, 'run', ['--cidfile=', ...cidfile], '--cgroups=no-conmon', '--rm', '--sdnotify=conmon', '-d', '--replace',
+    options.podmanPath, 'run', ['--cidfile=', ...cidfile], ...(reach.pidfile ? [['--pidfile=', ...PIDFILE]] : []), '--cgroups=no-conmon', '--rm', '--sdnotify=conmon', '-d', '--replace',
   ];
   if (app.activation === 'proxy') args.push('--init');
   args.push(`--name=${containerName(app.name)}`);

@@ -21,7 +21,7 @@ import { formatTimespan } from '../manifest/timespan.js';
 import { escapeSpecifiers, formatCommandLine, type Word } from '../unit/escape.js';
 import { appUnitNames, containerName, forwardUnitNames } from '../unit/names.js';
 import { UnitFile } from '../unit/unitfile.js';
-import { containerService } from './container.js';
+import { containerService, PIDFILE } from './container.js';
 import { execService } from './exec.js';
 import { field, FieldError } from './fields.js';
 import type { RenderOptions } from './options.js';
@@ -151,7 +151,8 @@ function backendUnit(app: App, backends: Backends, links: Links, options: Render
   // and the socket then stops listening for good (trigger-limit-hit).
   unit.add('Unit', 'StartLimitIntervalSec', 0);
   requireNeeds(unit, links);
-  runtimeService(unit, app, app.runtime, { publish: publishedPorts(app, backends), networks: links.networks }, options);
+  const reach: Reach = { publish: publishedPorts(app, backends), networks: links.networks, pidfile: listensInside(app, backends) && app.readiness.check !== 'none' };
+  runtimeService(unit, app, app.runtime, reach, options);
   const container = app.runtime.kind === 'container' ? containerName(app.name) : undefined;
   const probes = field(['readiness'], () => readinessCommands(app, backends, options, container));
   if (probes.length) {
@@ -174,8 +175,8 @@ function backendUnit(app: App, backends: Backends, links: Links, options: Render
 function readinessCommands(app: App, backends: Backends, options: RenderOptions, container: string | undefined): Word[][] {
   const probes: Word[][] = [];
   const main = mainPort(app);
-  if (app.listen.length === 0 && backends.size === 0 && main !== undefined && container !== undefined) {
-    const probe = readinessCommand(app.readiness, { kind: 'network', container, port: main }, `${app.name}:${main}`, options, container);
+  if (listensInside(app, backends) && main !== undefined) {
+    const probe = readinessCommand(app.readiness, { kind: 'listening', pidfile: PIDFILE, port: main }, `${app.name}:${main}`, options, container);
     return probe ? [probe] : [];
   }
   [...backends.values()].forEach((address, i) => {
@@ -186,6 +187,11 @@ function readinessCommands(app: App, backends: Backends, options: RenderOptions,
     if (probe) probes.push(probe);
   });
   return probes;
+}
+
+/** An internal container that publishes no port: it is probed inside its own network namespace, through its pidfile. */
+function listensInside(app: App, backends: Backends): boolean {
+  return app.listen.length === 0 && backends.size === 0 && app.runtime.kind === 'container' && app.runtime.port !== undefined;
 }
 
 /** A container's --publish pairs: each backend address with the container port it leads to. */
@@ -208,7 +214,7 @@ function nativeServiceUnit(app: App, links: Links, options: RenderOptions): Unit
   unit.add('Unit', 'After', names.socket);
   unit.add('Unit', 'StartLimitIntervalSec', 0);
   requireNeeds(unit, links);
-  runtimeService(unit, app, app.runtime, { publish: [], networks: links.networks }, options);
+  runtimeService(unit, app, app.runtime, { publish: [], networks: links.networks, pidfile: false }, options);
   // Without FlushPending, a connection waiting for an app that fails to start
   // triggers the socket again at once; a pause after a failure keeps that retry
   // loop under the socket's trigger limit, so the socket keeps listening.
@@ -222,6 +228,8 @@ function nativeServiceUnit(app: App, links: Links, options: RenderOptions): Unit
 export interface Reach {
   readonly publish: ReadonlyArray<readonly [host: InetAddress, containerPort: number]>;
   readonly networks: readonly string[];
+  /** Whether podman writes the container's PID to PIDFILE, for a readiness wait inside its network namespace. */
+  readonly pidfile: boolean;
 }
 
 /** The [Service] lines that run the app itself. */

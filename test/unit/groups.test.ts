@@ -1,6 +1,11 @@
 // needs, internal apps, several ports per app and UDP: what validation says,
 // and what the units say, through the real pipeline.
 import test from 'ava';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { EMPTY_INVENTORY, keptPorts, parseInventory, serializeInventory } from '../../src/plan/inventory.js';
 import { plan } from '../../src/plan/plan.js';
 import { desiredUnits } from '../../src/render/desired.js';
@@ -37,10 +42,11 @@ test('internal apps: the backend unit alone, stopped when unneeded, probed on th
   t.true(args.includes('--network-alias=db'));
   t.false(args.some((a) => a.startsWith('--publish')), 'no host port for internal traffic');
   t.true(podmanArgs(units['appsd-web-backend.service']!).includes('--network=appsd'));
-  // Readiness: the container's address on its network, at its port.
-  const probe = parseExecLine(db.get('Service', 'ExecStartPost')[0]!, {});
-  t.deepEqual(probe.slice(4), ['/usr/bin/podman', 'appsd-db', 'container', '5432', '30000', 'db:5432']);
-  t.regex(probe[2]!, /container inspect/);
+  // Readiness: a socket listening on its port inside the container, found through the pidfile podman writes.
+  const probe = parseExecLine(db.get('Service', 'ExecStartPost')[0]!, { t: '/run/user/1000', n: 'appsd-db-backend.service' });
+  t.deepEqual(probe.slice(4), ['/run/user/1000/appsd-db-backend.service.pid', '5432', '30000', 'db:5432']);
+  t.regex(probe[2]!, /\/proc\/\$p\/net\/tcp/);
+  t.true(args.includes('--pidfile=/run/user/1000/appsd-x-backend.service.pid'));
   // No port: nothing to probe.
   t.deepEqual(parse(units['appsd-cache-backend.service']!).get('Service', 'ExecStartPost'), []);
   // An exec app that needs a container does not pull it onto the network.
@@ -153,4 +159,25 @@ test('needs: unknown names (with a suggestion), itself, cycles at each member, a
   t.deepEqual(errorLines({ 'w.yaml': 'exec: {command: [/bin/w]}\nreadiness: {check: tcp}\nneeds: []\n' }), [
     'w.yaml:2:20: readiness.check: check: tcp probes where the app listens: an internal app needs backend: for it',
   ]);
+});
+
+test('the readiness wait of an internal container finds a socket listening in its process\'s network namespace, and waits for it', async (t) => {
+  const units = unitsOf({ 'web.yaml': WEB, 'db.yaml': DB.replace('5432', '18955'), 'cache.yaml': CACHE });
+  const dir = mkdtempSync(join(tmpdir(), 'appsd-probe-'));
+  const pidfile = join(dir, 'db.pid');
+  const words = parseExecLine(parse(units['appsd-db-backend.service']!).get('Service', 'ExecStartPost')[0]!, { t: dir, n: 'db' });
+  t.is(words[4], pidfile);
+  // A process that listens on the port after 400 ms, its PID written as podman does (no newline).
+  const server = spawn(process.execPath, ['-e', 'setTimeout(() => require("net").createServer().listen(18955, "0.0.0.0"), 400); setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
+  t.teardown(() => server.kill());
+  writeFileSync(pidfile, String(server.pid));
+  const started = Date.now();
+  await promisify(execFile)(words[0]!, words.slice(1));
+  const waited = Date.now() - started;
+  t.true(waited >= 300, `returned after ${waited} ms, before the port listened`);
+  t.true(waited < 5000, `took ${waited} ms`);
+  // Past its deadline it fails with the message.
+  const failing = words.map((w, i) => (i === 5 ? '18956' : i === 6 ? '300' : w));
+  const error = await promisify(execFile)(failing[0]!, failing.slice(1)).catch((e: { stderr: string }) => e);
+  t.regex((error as { stderr: string }).stderr, /appsd: backend db:18955 is not listening within 300 ms/);
 });
