@@ -3,7 +3,7 @@
 // socket with both scaled to zero until the whole body, which web's CGI read
 // from db over the network, has arrived. Side by side in one run:
 //   appsd   the units appsd renders for the example (db's backend with its
-//           readiness wait on the container IP, then web's, then the proxy)
+//           readiness wait for its port inside the container, then web's, then the proxy)
 //   floor   the same two containers started by hand in the same order: db on
 //           the network with alias db, wait until its port accepts on its
 //           container IP, then web with its published port, then poll web
@@ -160,7 +160,7 @@ export async function groupColdStart(o: GroupOptions): Promise<Figure[]> {
       phases: {
         'request -> db unit starts': ms(t0, db.inactiveExit),
         'db: rm ctr-id + podman run until conmon READY': ms(db.inactiveExit, db.postStart),
-        'db: readiness (inspect for IP, poll 6379)': ms(db.postStart, db.activeEnter),
+        'db: readiness (6379 listening in the container, via its pidfile)': ms(db.postStart, db.activeEnter),
         'db active -> web unit starts': ms(db.activeEnter, web.inactiveExit),
         'web: rm ctr-id + podman run until conmon READY': ms(web.inactiveExit, web.postStart),
         'web: readiness (poll published port)': ms(web.postStart, web.activeEnter),
@@ -222,8 +222,6 @@ export async function groupColdStart(o: GroupOptions): Promise<Figure[]> {
 
   const samples = { appsd: [] as number[], floor: [] as number[] };
   const phases = { appsd: [] as Phases[], floor: [] as Phases[] };
-  /** What the readiness probe of db's unit spends on `podman container inspect`, timed on the running container. */
-  const inspect: number[] = [];
   try {
     await removeFloor();
     for (let i = 0; i < o.runs; i++) {
@@ -231,9 +229,6 @@ export async function groupColdStart(o: GroupOptions): Promise<Figure[]> {
       const a = await appsdOnce();
       samples.appsd.push(a.total);
       phases.appsd.push(a.phases);
-      const t = monoUs();
-      await podman('container', 'inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', 'appsd-db');
-      inspect.push(ms(t, monoUs()));
       // The floor runs while appsd's pair idles out: measured alone, its
       // containers gone again before the next appsd run (checked there).
       await scaledToZero();
@@ -288,6 +283,5 @@ export async function groupColdStart(o: GroupOptions): Promise<Figure[]> {
       figures.push({ figure: 'group cold start', variant: `  ${variant} step`, unit: 'ms', median: median(values), p90: percentile(values, 90), runs: values.length, note: step, samples: values });
     }
   }
-  figures.push({ figure: 'group cold start', variant: '  podman inspect', unit: 'ms', median: median(inspect), p90: percentile(inspect, 90), runs: inspect.length, note: "`podman container inspect` of db, as its readiness probe runs it", samples: inspect });
   return figures;
 }

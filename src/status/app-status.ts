@@ -19,7 +19,7 @@ export interface AppStatus {
   readonly socket: SocketState;
   readonly backend: BackendState | null;
   readonly activation: 'proxy' | 'native' | null;
-  /** When the app was last started by a connection (ISO 8601), or null. */
+  /** When the unit that runs the app last started (ISO 8601): by a connection on any of its ports, or by an app that needs it; or null. */
   readonly lastActivated: string | null;
   readonly idleTimeout: string | null;
   /** The apps this one needs (its manifest's needs:). */
@@ -58,14 +58,14 @@ function workerOf(name: string, manifest: LoadedManifest | undefined, units: Rea
   return units.get(native ? names.service : names.backend);
 }
 
-/** The units whose details the status needs: the proxy or service (when it last started), and a failed worker (why). */
+/**
+ * The units whose details the status needs: the one that runs the app, for
+ * when it last started (by a connection on any of its ports, or by an app
+ * that needs it) and, when it failed, why.
+ */
 export function detailsWanted(name: string, manifest: LoadedManifest | undefined, units: ReadonlyMap<string, UnitStatus>): UnitStatus[] {
-  const wanted: UnitStatus[] = [];
-  const service = units.get(appUnitNames(name).service);
-  if (loaded(service)) wanted.push(service);
   const worker = workerOf(name, manifest, units);
-  if (loaded(worker) && worker.activeState === 'failed' && worker !== service) wanted.push(worker);
-  return wanted;
+  return loaded(worker) ? [worker] : [];
 }
 
 export function appStatus(input: AppStatusInput): AppStatus {
@@ -88,7 +88,7 @@ export function appStatus(input: AppStatusInput): AppStatus {
     const s = worker.activeState;
     backend = s === 'active' || s === 'reloading' ? 'running' : s === 'activating' ? 'starting' : s === 'failed' ? 'failed' : 'stopped';
   }
-  const enteredAt = service ? details.get(service.name)?.activeEnteredAt : undefined;
+  const enteredAt = worker ? details.get(worker.name)?.activeEnteredAt : undefined;
   let error: string | null = null;
   if (manifest && !app) {
     const first = manifest.diagnostics[0];
