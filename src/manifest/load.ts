@@ -163,13 +163,19 @@ function checkAcrossApps(all: Working[]): void {
       out.push({ w, role: 'backend', address: app.backend, udp: false, path: ['backend'] });
       // An exec app's extra ports (ADDRESS -> PORT) are on its backend host.
       if (app.runtime.kind === 'exec') {
-        const extra = new Set(app.listen.flatMap((l) => (l.to !== undefined && l.to !== app.backend!.port ? [l.to] : [])));
-        for (const port of extra) out.push({ w, role: 'backend', address: { ...app.backend, port }, udp: false, path: ['backend'] });
+        const seen = new Set<number>([app.backend.port]);
+        app.listen.forEach((l, i) => {
+          if (l.to === undefined || seen.has(l.to)) return;
+          seen.add(l.to);
+          out.push({ w, role: 'backend', address: { ...app.backend!, port: l.to }, udp: false, path: listenIsList ? ['listen', i] : ['listen'] });
+        });
       }
     }
     return out;
   });
-  for (const [a, b] of [...overlappingPairs(uses.filter((u) => !u.udp)), ...overlappingPairs(uses.filter((u) => u.udp))]) {
+  // A unix path is one file, whatever the protocol.
+  const datagram = (u: Use) => u.udp && u.address.kind === 'inet';
+  for (const [a, b] of [...overlappingPairs(uses.filter((u) => !datagram(u))), ...overlappingPairs(uses.filter(datagram))]) {
     const describe = (u: Use) =>
       `${u.role} address ${formatAddress(u.address)} of ${u.w === a.w && u.w === b.w ? 'this app' : `app "${nameOf(u.w)}" (${basename(u.w.file)})`}`;
     const code = a.role === 'listen' && b.role === 'listen' ? 'listen-conflict' : 'address-conflict';
@@ -195,8 +201,9 @@ function checkNeeds(all: Working[]): void {
   const report = (w: Working, path: Path, code: DiagnosticCode, message: string) => w.diagnostics.push(diagnosticAt(w.located!, path, false, code, message));
   const byName = new Map<string, Working>();
   // Every manifest by its app name, valid or not (the name from the file when the manifest does not say).
-  for (const w of all) {
-    const name = w.name ?? nameFromFile(w.file);
+  // Valid apps first: an invalid manifest named only by its file must not shadow a valid app that says `name:`.
+  for (const w of [...all.filter((x) => x.app), ...all.filter((x) => !x.app)]) {
+    const name = w.app?.name ?? w.name ?? nameFromFile(w.file);
     if (!byName.has(name)) byName.set(name, w);
   }
   const withApp = all.filter((w) => w.app && w.located);
@@ -213,7 +220,7 @@ function checkNeeds(all: Working[]): void {
   // Cycles, among the apps whose needs all exist: each member is told the whole cycle.
   const graph = new Map(withApp.map((w) => [w.app!.name, w.app!.needs.filter((n) => n !== w.app!.name && byName.get(n)?.app)] as const));
   for (const cycle of findCycles(graph)) {
-    const text = [...cycle, cycle[0]].join(' -> ');
+    const text = cycle.length <= 6 ? [...cycle, cycle[0]].join(' -> ') : `${cycle.slice(0, 3).join(' -> ')} -> ... -> ${cycle.at(-1)} -> ${cycle[0]} (${cycle.length} apps)`;
     cycle.forEach((name, i) => {
       const w = byName.get(name)!;
       const next = cycle[(i + 1) % cycle.length]!;
@@ -245,37 +252,49 @@ function checkNeeds(all: Working[]): void {
 
 /** The cycles of a dependency graph: each strongly connected component with more than one member, in a stable order. */
 function findCycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
-  // Tarjan's algorithm, iterative over the sorted names for a stable result.
+  // Tarjan's algorithm with an explicit stack: a chain of thousands of apps must not overflow the call stack.
   let index = 0;
   const indices = new Map<string, number>();
   const low = new Map<string, number>();
   const stack: string[] = [];
   const onStack = new Set<string>();
   const cycles: string[][] = [];
-  const connect = (v: string): void => {
-    indices.set(v, index);
-    low.set(v, index++);
-    stack.push(v);
-    onStack.add(v);
-    for (const w of graph.get(v) ?? []) {
-      if (!graph.has(w)) continue;
-      if (!indices.has(w)) {
-        connect(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, indices.get(w)!));
+  for (const root of [...graph.keys()].sort()) {
+    if (indices.has(root)) continue;
+    const frames: Array<{ v: string; next: number }> = [{ v: root, next: 0 }];
+    indices.set(root, index);
+    low.set(root, index++);
+    stack.push(root);
+    onStack.add(root);
+    while (frames.length) {
+      const frame = frames[frames.length - 1]!;
+      const edges = (graph.get(frame.v) ?? []).filter((w) => graph.has(w));
+      if (frame.next < edges.length) {
+        const w = edges[frame.next++]!;
+        if (!indices.has(w)) {
+          indices.set(w, index);
+          low.set(w, index++);
+          stack.push(w);
+          onStack.add(w);
+          frames.push({ v: w, next: 0 });
+        } else if (onStack.has(w)) low.set(frame.v, Math.min(low.get(frame.v)!, indices.get(w)!));
+        continue;
+      }
+      frames.pop();
+      const parent = frames[frames.length - 1];
+      if (parent) low.set(parent.v, Math.min(low.get(parent.v)!, low.get(frame.v)!));
+      if (low.get(frame.v) === indices.get(frame.v)) {
+        const component: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          component.push(w);
+        } while (w !== frame.v);
+        if (component.length > 1) cycles.push(orderCycle(component, graph));
+      }
     }
-    if (low.get(v) === indices.get(v)) {
-      const component: string[] = [];
-      let w: string;
-      do {
-        w = stack.pop()!;
-        onStack.delete(w);
-        component.push(w);
-      } while (w !== v);
-      if (component.length > 1) cycles.push(orderCycle(component, graph));
-    }
-  };
-  for (const v of [...graph.keys()].sort()) if (!indices.has(v)) connect(v);
+  }
   return cycles;
 }
 

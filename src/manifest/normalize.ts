@@ -118,7 +118,8 @@ export function normalizeManifest(file: string, data: Data): Normalized {
   const idleTimeoutMs = idle === undefined ? DEFAULT_IDLE_TIMEOUT_MS : idle;
 
   const readinessData = isRecord(data['readiness']) ? data['readiness'] : {};
-  const internal = listen.length === 0;
+  // Internal means no listen: at all, not a listen: whose entries are all invalid (those are reported).
+  const internal = listenValue === undefined;
   // An internal app may listen nowhere (a worker): an exec app without
   // backend:, a container without port:. There is nothing to probe then.
   const listensSomewhere = !internal || data['backend'] !== undefined || (isRecord(data['container']) && data['container']['port'] !== undefined);
@@ -141,6 +142,9 @@ export function normalizeManifest(file: string, data: Data): Normalized {
     for (const key of ['idleTimeout', 'maxConnections']) {
       if (data[key] !== undefined) problem([key], 'has no effect on an internal app (no listen:): it stops when no app that needs it runs', 'invalid-field');
     }
+  }
+  if (internal && runtime?.kind === 'container' && backend && runtime.port === undefined) {
+    problem(['backend'], "an internal container's backend: is where its container.port is published: set port:", 'missing-field');
   }
   if (internal && runtime?.kind === 'container' && !backend && readiness.check === 'http') {
     problem(['readiness', 'check'], 'check: http needs an address on the host to send the request to: give the internal container a backend:, or use check: tcp (a socket listening in the container)', 'invalid-field');

@@ -92,32 +92,12 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
   const neededBy = new Map<string, string[]>();
   for (const d of desired) for (const n of d.app.needs) neededBy.set(n, [...(neededBy.get(n) ?? []), d.name]);
 
+  const blocked = blockedApps(desired, unit, instance, refused);
   for (const app of desired) {
     const previous = observed.inventory.apps[app.name];
-    const refusal = refused?.get(app.name);
-    if (refusal !== undefined) {
-      results.push({ app: app.name, outcome: 'failed', error: refusal });
-      if (previous) inventoryApps[app.name] = previous;
-      continue;
-    }
-    const foreign = app.units.flatMap((u) => {
-      const file = unit(u.name).file;
-      return file !== undefined && !ownedBy(file, app.name, instance) ? [{ name: u.name, file }] : [];
-    });
-    if (foreign.length) {
-      const one = foreign.length === 1;
-      const names = foreign.map((u) => u.name).join(', ');
-      const other = foreign.find((u) => u.file.owner !== undefined)?.file;
-      const whose = other
-        ? other.owner === app.name
-          ? `managed by another appsd (X-Appsd-Instance=${other.instance ?? '?'}, with another state directory)`
-          : `marked as app "${other.owner}"'s`
-        : 'not managed by appsd (no X-Appsd-App= line)';
-      results.push({
-        app: app.name,
-        outcome: 'failed',
-        error: `${names} already exist${one ? 's' : ''} and ${one ? 'is' : 'are'} ${whose}; appsd leaves ${one ? 'it' : 'them'} alone: rename the app or remove the unit`,
-      });
+    const block = blocked.get(app.name);
+    if (block !== undefined) {
+      results.push({ app: app.name, outcome: 'failed', error: block });
       if (previous) inventoryApps[app.name] = previous;
       continue;
     }
@@ -155,7 +135,8 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
         } else if (socketWrite?.before !== undefined && listenSideChanged(socketWrite.before, socketWrite.after)) {
           phases.activate.push({ kind: 'restart', ...subject, reason: 'listen-changed' });
         }
-      } else if (isNew) {
+      } else if (socketWrite?.before === undefined && socketWrite !== undefined) {
+        // Offline: a socket whose file is new (a new app, a new port, an internal app that now listens) will need enabling and starting.
         phases.enable.push({ kind: 'enable', ...subject, reason: 'new-socket' });
         phases.activate.push({ kind: 'start', ...subject, reason: 'new-socket' });
       }
@@ -202,6 +183,48 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
     apps: results.sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0)),
     inventory: { version: 1, apps: inventoryApps },
   };
+}
+
+/**
+ * Apps that cannot be converged now, and why: refused by an adapter (a listen
+ * path that is not appsd's), or with a unit name taken by a unit that is not
+ * this appsd's. An app that needs a blocked app is blocked too, and keeps its
+ * last applied units: its units would require a unit that is not appsd's, or
+ * none at all.
+ */
+function blockedApps(desired: readonly DesiredApp[], unit: (name: string) => ObservedUnit, instance: string | undefined, refused: ReadonlyMap<string, string> | undefined): Map<string, string> {
+  const blocked = new Map<string, string>();
+  for (const app of desired) {
+    const refusal = refused?.get(app.name);
+    if (refusal !== undefined) {
+      blocked.set(app.name, refusal);
+      continue;
+    }
+    const foreign = app.units.flatMap((u) => {
+      const file = unit(u.name).file;
+      return file !== undefined && !ownedBy(file, app.name, instance) ? [{ name: u.name, file }] : [];
+    });
+    if (!foreign.length) continue;
+    const one = foreign.length === 1;
+    const names = foreign.map((u) => u.name).join(', ');
+    const other = foreign.find((u) => u.file.owner !== undefined)?.file;
+    const whose = other
+      ? other.owner === app.name
+        ? `managed by another appsd (X-Appsd-Instance=${other.instance ?? '?'}, with another state directory)`
+        : `marked as app "${other.owner}"'s`
+      : 'not managed by appsd (no X-Appsd-App= line)';
+    blocked.set(app.name, `${names} already exist${one ? 's' : ''} and ${one ? 'is' : 'are'} ${whose}; appsd leaves ${one ? 'it' : 'them'} alone: rename the app or remove the unit`);
+  }
+  for (let changed = blocked.size > 0; changed; ) {
+    changed = false;
+    for (const app of desired) {
+      const need = blocked.has(app.name) ? undefined : app.app.needs.find((n) => blocked.has(n));
+      if (need === undefined) continue;
+      blocked.set(app.name, `it needs ${need}, which cannot be applied now; it keeps its last applied units`);
+      changed = true;
+    }
+  }
+  return blocked;
 }
 
 /**

@@ -73,11 +73,14 @@ export function resolveBackends(
   }
   const result = new Map<string, Map<number, InetAddress>>();
   const pending: Array<{ app: App; port: number; key: string }> = [];
+  const order = new Map<string, number[]>();
   for (const app of apps) {
     const addresses = new Map<number, InetAddress>();
     result.set(app.name, addresses);
-    // An internal app has no proxy; its backend: is where others reach it.
-    const ports = app.listen.length === 0 ? (app.backend ? [mainPort(app)!] : []) : forwardedPorts(app);
+    // An internal app has no proxy; its backend: is where others reach it (its port published there).
+    const main = mainPort(app);
+    const ports = app.listen.length === 0 ? (app.backend && main !== undefined ? [main] : []) : forwardedPorts(app);
+    order.set(app.name, ports);
     for (const port of ports) {
       if (allocates(app, port)) pending.push({ app, port, key: portKey(app, port) });
       else if (app.backend) {
@@ -111,6 +114,8 @@ export function resolveBackends(
       }
     }
   }
+  // Each app's addresses in the order of its ports, the main one first (kept ports were placed first).
+  for (const [name, addresses] of result) result.set(name, new Map(order.get(name)!.flatMap((p) => (addresses.has(p) ? [[p, addresses.get(p)!] as const] : []))));
   return result;
 }
 

@@ -71,6 +71,12 @@ export function readinessCommand(readiness: Readiness, target: ProbeTarget, labe
       return [options.bashPath, '-c', script(HTTP_PROBE, `did not answer GET ${'$5'} below 500`), 'appsd-ready', ...common, readiness.path];
     case 'health':
       if (container === undefined) throw new UnitValueError('check: health needs a container with a healthCheck');
-      return [options.bashPath, '-c', script(HEALTH_PROBE, 'did not pass its healthCheck'), 'appsd-ready', ...common, options.podmanPath, container];
+      return healthCommand(readiness, target.kind === 'host' ? target.address : undefined, label, options, container);
   }
+}
+
+/** The wait for a container's first healthy result. It needs no address ($1 and $2 name it, for the units' readers, or are `-`). */
+export function healthCommand(readiness: Readiness, address: InetAddress | undefined, label: string, options: RenderOptions, container: string): Word[] {
+  const where = address ? [address.host ?? '127.0.0.1', String(address.port)] : ['-', '-'];
+  return [options.bashPath, '-c', script(HEALTH_PROBE, 'did not pass its healthCheck'), 'appsd-ready', ...where, String(readiness.timeoutMs), label, options.podmanPath, container];
 }

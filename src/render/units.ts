@@ -26,7 +26,7 @@ import { execService } from './exec.js';
 import { field, FieldError } from './fields.js';
 import type { RenderOptions } from './options.js';
 import { forwardedPorts, mainPort, type Backends } from './ports.js';
-import { readinessCommand } from './readiness.js';
+import { healthCommand, readinessCommand } from './readiness.js';
 
 export interface RenderedUnit {
   /** Unit name, e.g. appsd-hello.socket. */
@@ -151,7 +151,7 @@ function backendUnit(app: App, backends: Backends, links: Links, options: Render
   // and the socket then stops listening for good (trigger-limit-hit).
   unit.add('Unit', 'StartLimitIntervalSec', 0);
   requireNeeds(unit, links);
-  const reach: Reach = { publish: publishedPorts(app, backends), networks: links.networks, pidfile: listensInside(app, backends) && app.readiness.check !== 'none' };
+  const reach: Reach = { publish: publishedPorts(app, backends), networks: links.networks, pidfile: listensInside(app, backends) && app.readiness.check === 'tcp' };
   runtimeService(unit, app, app.runtime, reach, options);
   const container = app.runtime.kind === 'container' ? containerName(app.name) : undefined;
   const probes = field(['readiness'], () => readinessCommands(app, backends, options, container));
@@ -175,13 +175,16 @@ function backendUnit(app: App, backends: Backends, links: Links, options: Render
 function readinessCommands(app: App, backends: Backends, options: RenderOptions, container: string | undefined): Word[][] {
   const probes: Word[][] = [];
   const main = mainPort(app);
+  // The health check covers the whole container, wherever it listens (or if it listens nowhere).
+  if (app.readiness.check === 'health') {
+    const first = [...backends.values()][0];
+    return container === undefined ? [] : [healthCommand(app.readiness, first, first ? formatAddress(first) : app.name, options, container)];
+  }
   if (listensInside(app, backends) && main !== undefined) {
     const probe = readinessCommand(app.readiness, { kind: 'listening', pidfile: PIDFILE, port: main }, `${app.name}:${main}`, options, container);
     return probe ? [probe] : [];
   }
   [...backends.values()].forEach((address, i) => {
-    // The health check covers the whole container: once is enough.
-    if (i > 0 && app.readiness.check === 'health') return;
     const readiness = i === 0 || app.readiness.check !== 'http' ? app.readiness : { ...app.readiness, check: 'tcp' as const };
     const probe = readinessCommand(readiness, { kind: 'host', address }, formatAddress(address), options, container);
     if (probe) probes.push(probe);

@@ -181,3 +181,56 @@ test('the readiness wait of an internal container finds a socket listening in it
   const error = await promisify(execFile)(failing[0]!, failing.slice(1)).catch((e: { stderr: string }) => e);
   t.regex((error as { stderr: string }).stderr, /appsd: backend db:18955 is not listening within 300 ms/);
 });
+
+// Found by a review of the first version; each failed before its fix.
+test('a needed app the plan cannot apply (a unit name taken by the user) blocks the apps that need it, which keep their units', (t) => {
+  const files = { 'web.yaml': 'listen: 8080\nbackend: 127.0.0.1:8081\nneeds: db\nexec: {command: [/bin/w]}\n', 'db.yaml': 'backend: 127.0.0.1:9000\nexec: {command: [/bin/db]}\n' };
+  const desired = desiredUnits(load(files).apps, DEFAULT_RENDER_OPTIONS).apps;
+  const users = { file: { text: '[Service]\nExecStart=/bin/mine\n', owner: undefined } };
+  const p = plan({ desired, protectedApps: new Set(), observed: { online: false, units: new Map([['appsd-db-backend.service', users]]), inventory: EMPTY_INVENTORY } });
+  t.like(p.apps.find((a) => a.app === 'web'), { outcome: 'failed', error: 'it needs db, which cannot be applied now; it keeps its last applied units' });
+  t.false(p.actions.some((a) => a.kind !== 'reload' && a.app === 'web'), 'nothing of web is written');
+});
+
+test('review findings in validation: an internal container published without a port, TCP and UDP on one unix path, an all-invalid listen is not internal, a long chain, a long cycle', (t) => {
+  t.deepEqual(errorLines({ 'db.yaml': 'backend: 127.0.0.1:6101\ncontainer: {image: db}\n', 'w.yaml': `listen: 80\nneeds: db\n${DB.replace('image: db', 'image: w')}` }).slice(0, 1), [
+    "db.yaml:1:10: backend: an internal container's backend: is where its container.port is published: set port:",
+  ]);
+  t.is(errorLines({ 'u.yaml': 'listen: [{udp: /run/shared.sock}, /run/shared.sock]\nactivation: native\nexec: {command: [/bin/u]}\n' }).filter((l) => /collides/.test(l)).length, 1);
+  t.deepEqual(errorLines({ 's.yaml': 'listen: "127.0.0.1:99999"\nidleTimeout: 5s\nmaxConnections: 5\nreadiness: {check: http}\nbackend: 127.0.0.1:9\nexec: {command: [/bin/s]}\n' }), [
+    's.yaml:1:9: listen: port 99999 is out of range (1-65535)',
+  ]);
+  const chain: Record<string, string> = {};
+  for (let i = 0; i < 6000; i++) chain[`k${i}.yaml`] = `${i === 0 ? 'listen: 80\n' : ''}container: {image: x${i === 0 ? ', port: 80' : ''}}\n${i < 5999 ? `needs: k${i + 1}\n` : ''}`;
+  t.is(load(chain).apps.length, 6000, 'a chain of 6,000 needs validates (no stack overflow)');
+  const ring: Record<string, string> = {};
+  for (let i = 0; i < 30; i++) ring[`r${String(i).padStart(2, '0')}.yaml`] = `${DB}needs: r${String((i + 1) % 30).padStart(2, '0')}\n`;
+  const lines = errorLines(ring);
+  t.is(lines.length, 30);
+  t.regex(lines[0]!, /r00 -> r01 -> r02 -> \.\.\. -> r29 -> r00 \(30 apps\)$/);
+});
+
+test('review findings in rendering: health on an internal container with no port, http to the main port whatever the inventory kept first, an exec extra port blamed at its entry', (t) => {
+  const health = unitsOf({ 'db.yaml': 'container:\n  image: db\n  healthCheck: {command: "true"}\nreadiness: {check: health}\n', 'w.yaml': `listen: 80\nneeds: db\n${DB.replace('image: db', 'image: w')}` }, 'db');
+  const db = parse(health['appsd-db-backend.service']!);
+  t.regex(db.get('Service', 'ExecStartPost')[0]!, /healthcheck run/);
+  t.false(db.get('Service', 'ExecStart')[0]!.includes('--pidfile'), 'no pidfile when nothing reads it');
+  const forge = load({ 'forge.yaml': 'listen: [8080, "2222 -> 22"]\nreadiness: {check: http}\ncontainer: {image: forge, port: 80}\n' }).apps;
+  const kept = desiredUnits(forge, DEFAULT_RENDER_OPTIONS, new Map([['forge:22', 25000]])).apps[0]!;
+  const probes = parse(kept.units.find((u) => u.name === 'appsd-forge-backend.service')!.text).get('Service', 'ExecStartPost');
+  t.regex(probes[0]!, /GET/, 'the http check goes to the main port');
+  t.true(probes[1]!.endsWith('127.0.0.1 25000 30000 127.0.0.1:25000'), probes[1]);
+  t.deepEqual(errorLines({
+    'e.yaml': 'listen: ["8080", "2222 -> 7100"]\nbackend: 127.0.0.1:7050\nexec: {command: [/bin/e]}\n',
+    'f.yaml': 'listen: 127.0.0.1:7100\nbackend: 127.0.0.1:9001\nexec: {command: [/bin/f]}\n',
+  }).find((l) => l.startsWith('e.yaml')), 'e.yaml:1:18: listen[1]: 127.0.0.1:7100 collides with the listen address 127.0.0.1:7100 of app "f" (f.yaml): the socket would take the backend\'s port, so the backend cannot bind it (or the proxy would connect to itself)');
+});
+
+test('offline: a new socket of an app already applied (an internal app that now listens) is enabled and started', (t) => {
+  const before = desiredUnits(load({ 'db.yaml': DB, 'w.yaml': `listen: 80\nneeds: db\n${DB.replace('image: db', 'image: w')}` }).apps, DEFAULT_RENDER_OPTIONS).apps;
+  const units = new Map(before.flatMap((d) => d.units.map((u) => [u.name, { file: { text: u.text, owner: d.name } }] as const)));
+  const inventory = { version: 1 as const, apps: Object.fromEntries(before.map((d) => [d.name, { manifest: d.app.file, units: d.units.map((u) => u.name) }])) };
+  const after = desiredUnits(load({ 'db.yaml': `listen: 127.0.0.1:5432\n${DB}`, 'w.yaml': `listen: 80\nneeds: db\n${DB.replace('image: db', 'image: w')}` }).apps, DEFAULT_RENDER_OPTIONS).apps;
+  const p = plan({ desired: after, protectedApps: new Set(), observed: { online: false, units, inventory } });
+  t.deepEqual(p.actions.filter((a) => a.kind === 'enable' || a.kind === 'start').map((a) => `${a.kind} ${'unit' in a ? a.unit : ''}`), ['enable appsd-db.socket', 'start appsd-db.socket']);
+});
