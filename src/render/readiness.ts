@@ -24,11 +24,17 @@ const HTTP_PROBE =
 // On failure the message goes to stderr (the journal) and to the unit's
 // status line (STATUS=, shown by systemctl status even after the unit failed;
 // the short sleep lets the manager read it before the sender is gone).
+// The wait also ends as soon as the unit's main process is gone ($MAINPID,
+// which systemd sets for ExecStartPost=: the app, or conmon for a container):
+// a program that exits at once fails its start, and resets the waiting
+// clients, within milliseconds instead of at the deadline.
 function script(probe: string, what: string): string {
+  const fail = (m: string) => `{ m="${m}"; echo "$m" >&2; systemd-notify --status="$m" 2>/dev/null; sleep 0.2; exit 1; }`;
   return (
     `d=$((${NOW}+$3*1000)); ` +
     `until ${probe} 2>/dev/null; do ` +
-    `[ "${NOW}" -lt "$d" ] || { m="appsd: backend $4 ${what} within $3 ms"; echo "$m" >&2; systemd-notify --status="$m" 2>/dev/null; sleep 0.2; exit 1; }; ` +
+    `[ -z "$MAINPID" ] || kill -0 "$MAINPID" 2>/dev/null || ${fail('appsd: backend $4 exited before it was ready')}; ` +
+    `[ "${NOW}" -lt "$d" ] || ${fail(`appsd: backend $4 ${what} within $3 ms`)}; ` +
     `sleep 0.01; done`
   );
 }
