@@ -22,8 +22,13 @@ Commands:
                      start, stop, remove); --dry-run prints the plan and stops
   watch              apply now, then again on every change to the apps directory,
                      every --resync interval and on SIGHUP; SIGTERM/SIGINT exit
-  status             each app's socket and backend (running or scaled to zero),
-                     last activation, errors; the controller's last pass
+  status [NAME]      each app's state (running, scaled to zero, failed, ...), since
+                     when, addresses, last cold start, starts, memory, CPU and
+                     errors; the controller's last pass. With NAME: that app in
+                     detail (its units, last exit, last lines)
+  restart NAME       stop the app; the next connection starts it (--now: at once)
+  stop NAME          scale the app to zero now; its socket keeps listening
+  start NAME         start the app before traffic (it idles out as usual)
   install            run appsd watch as a service of the manager (enabled, started)
   uninstall          stop and remove that service
   help               show this help
@@ -39,6 +44,7 @@ Options:
   --json             machine-readable output (validate, diff)
   --offline          diff: compare with the unit directory only, without systemd
   --dry-run          apply: print the plan, change nothing
+  --now              restart: start the app again at once
   --resync SPAN      watch, install: a full pass at least this often (default 1min)
   --pull SPAN        watch, install: git pull --ff-only the apps directory this often
   --sandbox          watch: run against a private systemd user manager for this
@@ -57,6 +63,7 @@ const OPTIONS = {
   'state-dir': { type: 'string' },
   offline: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  now: { type: 'boolean' },
   resync: { type: 'string' },
   pull: { type: 'string' },
   sandbox: { type: 'boolean' },
@@ -108,8 +115,14 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     case 'status':
-      if (rest.length) throw new UsageError('status takes no arguments');
-      return (await import('./status.js')).statusCommand(locations, values.json ?? false);
+      if (rest.length > 1) throw new UsageError('status takes at most one app name');
+      return (await import('./status.js')).statusCommand(locations, values.json ?? false, rest[0]);
+    case 'restart':
+    case 'stop':
+    case 'start':
+      if (rest.length !== 1) throw new UsageError(`${command} takes one app name`);
+      if (values.now && command !== 'restart') throw new UsageError('--now goes with restart');
+      return (await import('./act.js')).actCommand(command, locations, rest[0]!, values.now ?? false);
     case 'install':
       if (rest.length) throw new UsageError('install takes no arguments');
       if (values.pull !== undefined) span('--pull', values.pull);

@@ -9,6 +9,11 @@ import type { ServiceDetails, SystemdPort } from '../plan/systemd-port.js';
 import { UnitFile } from '../unit/unitfile.js';
 import { CONTROLLER_UNIT, readControllerUnit } from './install.js';
 import { appStatus, detailsWanted, type AppStatus } from '../status/app-status.js';
+import { processUsage, type ProcessUsage } from '../systemd/process-usage.js';
+import { closest } from '../manifest/schema-errors.js';
+import { formatAddress } from '../manifest/address.js';
+import type { App } from '../manifest/app.js';
+import type { InventoryApp } from '../plan/inventory.js';
 import { whySocketFails } from '../reconcile/diagnose.js';
 import { missingInput } from '../reconcile/missing-inputs.js';
 import { DEFAULT_RENDER_OPTIONS } from '../render/options.js';
@@ -16,20 +21,29 @@ import { appUnitNames, unitRole } from '../unit/names.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
-import { displayPath } from './output.js';
+import { displayPath, useColor } from './output.js';
+import { UsageError } from './context.js';
 import { connectManager } from './systemd.js';
 
-export async function statusCommand(locations: Locations, json: boolean): Promise<number> {
+export async function statusCommand(locations: Locations, json: boolean, only?: string): Promise<number> {
   const load = await loadAppsDir(locations.appsDir);
   const manager = await connectManager(locations.scope, false);
   try {
     const inventory = await new StateStore(locations.stateDir).read();
     const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
-    const names = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
+    const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
+    if (only !== undefined && !known.includes(only)) throw new UsageError(unknownApp(only, known));
+    const names = only !== undefined ? [only] : known;
     const unitsOfApp = (n: string) => [...new Set([...Object.values(appUnitNames(n)), ...(inventory.apps[n]?.units ?? [])])];
     const units = await manager.listUnits(names.flatMap(unitsOfApp));
     const wanted = names.flatMap((n) => detailsWanted(n, manifests.get(n), units));
     const details = new Map<string, ServiceDetails>(await Promise.all(wanted.map(async (u) => [u.name, await manager.serviceDetails(u)] as const)));
+    // Memory and CPU where systemd does not account them (cgroup v1 user managers): from the running unit's processes.
+    const usage = new Map<string, ProcessUsage | undefined>(
+      await Promise.all(
+        [...details].filter(([u, d]) => units.get(u)?.activeState === 'active' && d.memoryBytes === undefined && d.controlGroup).map(async ([u, d]) => [u, await processUsage(d.controlGroup!)] as const),
+      ),
+    );
     // A failed socket: try its addresses, to say why (systemd only says "failed").
     const socketProblems = new Map<string, string | undefined>(
       await Promise.all(
@@ -46,9 +60,13 @@ export async function statusCommand(locations: Locations, json: boolean): Promis
           .map(async (n) => [n, await missingInput(manifests.get(n)!.app!, locations.scope, DEFAULT_RENDER_OPTIONS.podmanPath)] as const),
       ),
     );
+    const controller = await queryController(locations.stateDir);
     const apps = names.map((name) => {
       const socketProblem = socketProblems.get(name);
       const startProblem = startProblems.get(name);
+      const worker = detailsWanted(name, manifests.get(name), units)[0];
+      const use = worker ? usage.get(worker.name) : undefined;
+      const activity = controller?.apps?.[name];
       return appStatus({
         name,
         manifest: manifests.get(name),
@@ -59,20 +77,41 @@ export async function statusCommand(locations: Locations, json: boolean): Promis
         ...(socketProblem !== undefined && { socketProblem }),
         ...(startProblem !== undefined && { startProblem }),
         neededBy: load.apps.filter((a) => a.needs.includes(name)).map((a) => a.name),
+        backendAddresses: backendAddresses(manifests.get(name)?.app, inventory.apps[name]),
+        ...(use && { usage: use }),
+        ...(activity && { activity }),
       });
     });
-    const controller = await queryController(locations.stateDir);
     const installed = await installedController(locations, manager);
     const invalid = apps.some((a) => !a.valid);
     if (json) {
       process.stdout.write(JSON.stringify({ apps, controller: controller ?? null, installed: installed ?? null }, null, 2) + '\n');
+    } else if (only !== undefined) {
+      process.stdout.write(formatApp(apps[0]!, useColor(process.stdout)) + '\n');
     } else {
-      process.stdout.write(formatStatus(apps, controller, installed) + '\n');
+      process.stdout.write(formatStatus(apps, controller, installed, useColor(process.stdout)) + '\n');
     }
     return invalid ? EXIT_ERROR : EXIT_OK;
   } finally {
     manager.close();
   }
+}
+
+/** `no app is named "x" (did you mean "y"?)`, for every command that takes an app name. */
+export function unknownApp(name: string, known: readonly string[]): string {
+  const guess = closest(name, [...known]);
+  return `no app is named "${name}"${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (apps: ${known.join(', ')})` : ' (there are no apps)'}`;
+}
+
+/** Where the app's proxies forward to: the manifest's backend:, or the loopback ports appsd allocated (the inventory). */
+function backendAddresses(app: App | undefined, entry: InventoryApp | undefined): string[] {
+  if (!app || app.activation === 'native') return [];
+  const main = app.backend ? formatAddress(app.backend) : entry?.port !== undefined ? `127.0.0.1:${entry.port}` : undefined;
+  const extra = Object.entries(entry?.ports ?? {}).map(([, host]) => `127.0.0.1:${host}`);
+  if (app.runtime.kind === 'exec' && app.backend) {
+    for (const l of app.listen) if (l.to !== undefined && l.to !== app.backend.port) extra.push(formatAddress({ ...app.backend, port: l.to }));
+  }
+  return [...(main ? [main] : []), ...new Set(extra)];
 }
 
 /** The controller service `appsd install` wrote, and whether it can run. */
@@ -102,23 +141,43 @@ async function installedController(locations: Locations, manager: SystemdPort): 
   };
 }
 
-function formatStatus(apps: readonly AppStatus[], controller: ControllerStatus | undefined, installed: InstalledController | undefined): string {
-  const rows = [['APP', 'SOCKET', 'BACKEND', 'LAST ACTIVATED', 'IDLE', 'MANIFEST']];
+const RED = '\x1b[31m';
+const RESET = '\x1b[0m';
+
+function formatStatus(apps: readonly AppStatus[], controller: ControllerStatus | undefined, installed: InstalledController | undefined, color: boolean): string {
+  const rows = [['APP', 'STATE', 'SINCE', 'LISTEN', 'BACKEND', 'COLD START', 'STARTS', 'MEMORY', 'CPU']];
   for (const a of apps) {
-    const backend =
-      a.socket === 'none' ? (a.backend === 'running' && a.neededBy.length ? `running (needed by ${a.neededBy.join(', ')})` : a.backend ?? '-')
-      : a.backend === 'stopped' ? 'stopped (scaled to zero)' : a.backend ?? '-';
-    rows.push([a.name, a.socket, backend, a.lastActivated ? ago(a.lastActivated) : '-', a.idleTimeout ?? '-', a.manifest ?? '-']);
+    const state = a.state === 'running' && a.socket === 'none' && a.neededBy.length ? `running (needed by ${a.neededBy.join(', ')})` : a.state;
+    rows.push([
+      a.name,
+      state,
+      a.since ? ago(a.since) : '-',
+      a.listen.join(', ') || (a.socket === 'none' ? '(internal)' : '-'),
+      a.backendAddresses.join(', ') || '-',
+      a.lastColdStartMs !== null ? formatMs(a.lastColdStartMs) : '-',
+      a.activations !== null ? String(a.activations) : '-',
+      a.memoryBytes !== null ? formatBytes(a.memoryBytes) : '-',
+      a.cpuSeconds !== null ? `${a.cpuSeconds.toFixed(1)}s` : '-',
+    ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  const lines = rows.map((r, row) =>
+    r
+      .map((c, i) => {
+        const cell = c.padEnd(widths[i]!);
+        // Colour after padding, so the escape codes do not count as width.
+        return color && i === 1 && row > 0 && c === 'failed' ? `${RED}${cell}${RESET}` : cell;
+      })
+      .join('  ')
+      .trimEnd(),
+  );
   for (const a of apps) if (a.needs.length) lines.push(`${a.name} needs ${a.needs.join(', ')}`);
   for (const a of apps) if (a.error) lines.push(`${a.name}: ${a.error}`);
   if (apps.length === 0) lines.push('(no apps)');
   lines.push('');
   if (installed?.problem) lines.push(`installed controller (${displayPath(installed.unit)}, ${installed.state}): ${installed.problem}`);
   else if (installed && installed.state === 'failed') lines.push(`installed controller (${displayPath(installed.unit)}) failed: systemctl status ${CONTROLLER_UNIT} says why`);
-  if (!controller) lines.push('controller: not running (appsd watch, or appsd install to run it as a service)');
+  if (!controller) lines.push('controller: not running (appsd watch, or appsd install to run it as a service); STARTS counts need it');
   else {
     const p = controller.lastPass;
     lines.push(
@@ -129,6 +188,42 @@ function formatStatus(apps: readonly AppStatus[], controller: ControllerStatus |
     if (controller.git?.lastPull && !controller.git.lastPull.ok) lines.push(`  last git pull failed: ${controller.git.lastPull.error ?? ''}`);
   }
   return lines.join('\n');
+}
+
+/** `appsd status NAME`: one app in detail. */
+function formatApp(a: AppStatus, color: boolean): string {
+  const state = color && a.state === 'failed' ? `${RED}failed${RESET}` : a.state;
+  const rows: Array<[string, string]> = [
+    ['state', `${state}${a.since ? ` since ${ago(a.since)}` : ''}`],
+    ['manifest', `${a.manifest ?? '-'}${a.valid ? '' : ' (invalid)'}`],
+    ['activation', a.activation ?? '-'],
+    ['listen', a.listen.join(', ') || (a.socket === 'none' ? 'none (an internal app)' : '-')],
+    ['socket', a.socket],
+    ['backend', `${a.backend ?? '-'}${a.backendAddresses.length ? ` on ${a.backendAddresses.join(', ')}` : ''}`],
+    ['idle timeout', a.idleTimeout ?? '-'],
+    ['last started', a.lastActivated ? ago(a.lastActivated) : '-'],
+    ['last cold start', a.lastColdStartMs !== null ? formatMs(a.lastColdStartMs) : '-'],
+    ['starts', a.activations !== null ? `${a.activations} since the controller started` : '- (no controller running)'],
+    ['memory', a.memoryBytes !== null ? formatBytes(a.memoryBytes) : '-'],
+    ['cpu', a.cpuSeconds !== null ? `${a.cpuSeconds.toFixed(2)}s` : '-'],
+    ['needs', a.needs.join(', ') || '-'],
+    ['needed by', a.neededBy.join(', ') || '-'],
+    ['units', a.units.join(', ') || '-'],
+  ];
+  if (a.exit) rows.push(['last exit', 'status' in a.exit ? `status ${a.exit.status}` : `killed by ${a.exit.signal}`]);
+  if (a.error) rows.push(['error', a.error]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = [a.name, ...rows.map(([k, v]) => `  ${`${k}:`.padEnd(width + 1)} ${v}`)];
+  if (a.lastLines.length) lines.push('  last lines:', ...a.lastLines.map((l) => `    ${l}`));
+  return lines.join('\n');
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 function ago(iso: string): string {

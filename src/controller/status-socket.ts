@@ -27,6 +27,8 @@ export interface ControllerStatus {
     readonly commit?: string;
     readonly lastPull?: { readonly time: string; readonly ok: boolean; readonly error?: string };
   };
+  /** What the controller saw of each app since it started (from systemd's job signals). */
+  readonly apps?: Readonly<Record<string, { readonly activations: number; readonly lastColdStartMs?: number; readonly lastActivatedAt?: string }>>;
 }
 
 export function statusSocketPath(stateDir: string): string {

@@ -19,10 +19,21 @@ export interface UnitStatus {
 export interface ServiceDetails {
   /** When the unit last became active, in ms since the epoch; undefined: never. */
   readonly activeEnteredAt: number | undefined;
+  /** When the unit last changed state (active, inactive, failed, ...), in ms since the epoch. */
+  readonly stateChangedAt?: number;
+  /** How long its last start took, from leaving inactive until active (readiness included), in ms. */
+  readonly lastStartMs?: number;
   /** The STATUS= text the service last sent (appsd's readiness wait puts its failure there). */
   readonly statusText: string;
   /** success, exit-code, timeout, ... */
   readonly result: string;
+  /** How the main process last ended: its exit status, or the signal that killed it. */
+  readonly exit?: { readonly status: number } | { readonly signal: number };
+  /** The unit's cgroup (e.g. /user.slice/.../appsd-x-backend.service), for what accounting does not report. */
+  readonly controlGroup?: string;
+  /** Memory and CPU time as systemd accounts them; undefined where accounting is off (cgroup v1 user managers). */
+  readonly memoryBytes?: number;
+  readonly cpuNs?: number;
 }
 
 export interface SystemdPort {
@@ -39,7 +50,21 @@ export interface SystemdPort {
   stop(name: string): Promise<void>;
   restart(name: string): Promise<void>;
   serviceDetails(unit: UnitStatus): Promise<ServiceDetails>;
+  /**
+   * Calls `listener` for every job the manager finishes from now on, whoever
+   * queued it (a socket's connection, a dependency, appsd): how the
+   * controller counts activations without polling. Per connection: a new
+   * connection needs its listener again.
+   */
+  onJobFinished(listener: (job: FinishedJob) => void): Promise<void>;
   close(): void;
+}
+
+/** A job the manager finished (its JobRemoved signal). The signal does not say the job's type (start, stop, ...). */
+export interface FinishedJob {
+  readonly unit: string;
+  /** done, canceled, timeout, failed, dependency, skipped. */
+  readonly result: string;
 }
 
 /** A job systemd ran and that did not end in `done` (failed, timeout, dependency, ...). */

@@ -3,7 +3,7 @@
 // (about 50 ms) before the first call, and appsd only needs a few methods.
 import dbus, { type Message as DBusMessage, type MessageBus } from 'dbus-next';
 import { join } from 'node:path';
-import { JobFailedError, SystemdUnavailableError, type ServiceDetails, type SystemdPort, type UnitStatus } from '../plan/systemd-port.js';
+import { JobFailedError, SystemdUnavailableError, type FinishedJob, type ServiceDetails, type SystemdPort, type UnitStatus } from '../plan/systemd-port.js';
 
 export { JobFailedError, SystemdUnavailableError } from '../plan/systemd-port.js';
 
@@ -41,7 +41,9 @@ export class SystemdManager implements SystemdPort {
   readonly calls = new Map<string, number>();
   private readonly finishedJobs = new Map<string, string>();
   private readonly jobWaiters = new Map<string, (result: string) => void>();
-  private subscribed = false;
+  /** One subscription per connection, shared by every caller: a second caller waits for the first one's, instead of racing past it. */
+  private subscribed: Promise<void> | undefined;
+  private readonly jobListeners = new Set<(job: FinishedJob) => void>();
   /** Set once the connection is lost: every call then fails at once, and the caller reconnects. */
   private lost: Error | undefined;
   private readonly pending = new Set<(error: Error) => void>();
@@ -126,13 +128,40 @@ export class SystemdManager implements SystemdPort {
 
   async serviceDetails(unit: UnitStatus): Promise<ServiceDetails> {
     if (!unit.path) return { activeEnteredAt: undefined, statusText: '', result: '' };
-    const [entered, statusText, result] = await Promise.all([
-      this.property(unit.path, 'org.freedesktop.systemd1.Unit', 'ActiveEnterTimestamp') as Promise<bigint>,
-      this.property(unit.path, 'org.freedesktop.systemd1.Service', 'StatusText') as Promise<string>,
-      this.property(unit.path, 'org.freedesktop.systemd1.Service', 'Result') as Promise<string>,
-    ]);
-    // uint64 microseconds; 0 means never.
-    return { activeEnteredAt: entered > 0n ? Number(entered / 1000n) : undefined, statusText, result };
+    // Two GetAll calls rather than one Get per property.
+    const [u, s] = await Promise.all([this.properties(unit.path, 'org.freedesktop.systemd1.Unit'), this.properties(unit.path, 'org.freedesktop.systemd1.Service')]);
+    const us = (v: unknown) => (typeof v === 'bigint' ? v : 0n);
+    // Timestamps are uint64 microseconds, 0 meaning never; counters are uint64 max when not accounted.
+    const ms = (v: unknown) => (us(v) > 0n ? Number(us(v) / 1000n) : undefined);
+    const counter = (v: unknown) => (typeof v === 'bigint' && v !== 0xffffffffffffffffn ? Number(v) : undefined);
+    const entered = us(u['ActiveEnterTimestampMonotonic']);
+    const left = us(u['InactiveExitTimestampMonotonic']);
+    // ExecMainCode: CLD_EXITED 1, CLD_KILLED 2, CLD_DUMPED 3 (0: not run yet).
+    const code = Number(s['ExecMainCode'] ?? 0);
+    const status = Number(s['ExecMainStatus'] ?? 0);
+    const stateChangedAt = ms(u['StateChangeTimestamp']);
+    const memoryBytes = counter(s['MemoryCurrent']);
+    const cpuNs = counter(s['CPUUsageNSec']);
+    return {
+      activeEnteredAt: ms(u['ActiveEnterTimestamp']),
+      ...(stateChangedAt !== undefined && { stateChangedAt }),
+      ...(entered > 0n && left > 0n && entered >= left && { lastStartMs: Number(entered - left) / 1000 }),
+      statusText: String(s['StatusText'] ?? ''),
+      result: String(s['Result'] ?? ''),
+      ...(code === 1 ? { exit: { status } } : code === 2 || code === 3 ? { exit: { signal: status } } : {}),
+      ...(typeof s['ControlGroup'] === 'string' && s['ControlGroup'] !== '' && { controlGroup: s['ControlGroup'] }),
+      ...(memoryBytes !== undefined && { memoryBytes }),
+      ...(cpuNs !== undefined && { cpuNs }),
+    };
+  }
+
+  /** Every property of one interface of a unit object, by name. */
+  private async properties(path: string, iface: string): Promise<Record<string, unknown>> {
+    const [all] = (await this.send(
+      new Message({ destination: SYSTEMD, path, interface: 'org.freedesktop.DBus.Properties', member: 'GetAll', signature: 's', body: [iface] }),
+      `GetAll ${iface}`,
+    )) as [Record<string, { value: unknown }>];
+    return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
   }
 
   /** One property of a unit object, e.g. ('org.freedesktop.systemd1.Unit', 'ActiveEnterTimestamp'). */
@@ -231,9 +260,21 @@ export class SystemdManager implements SystemdPort {
     });
   }
 
-  private async subscribe(): Promise<void> {
-    if (this.subscribed) return;
-    this.subscribed = true;
+  async onJobFinished(listener: (job: FinishedJob) => void): Promise<void> {
+    await this.subscribe();
+    this.jobListeners.add(listener);
+  }
+
+  private subscribe(): Promise<void> {
+    // A failed subscription is tried again by the next caller.
+    this.subscribed ??= this.addJobMatch().catch((error: unknown) => {
+      this.subscribed = undefined;
+      throw error;
+    });
+    return this.subscribed;
+  }
+
+  private async addJobMatch(): Promise<void> {
     await this.send(
       new Message({
         destination: 'org.freedesktop.DBus',
@@ -250,7 +291,15 @@ export class SystemdManager implements SystemdPort {
 
   private onMessage(msg: DBusMessage): void {
     if (msg.type !== MessageType.SIGNAL || msg.interface !== MANAGER || msg.member !== 'JobRemoved') return;
-    const [, jobPath, , result] = msg.body as [number, string, string, string];
+    const [, jobPath, unit, result] = msg.body as [number, string, string, string];
+    for (const listener of this.jobListeners) {
+      // A listener's failure is its own: it must not cost appsd the job's result.
+      try {
+        listener({ unit, result });
+      } catch {
+        // ignored
+      }
+    }
     const waiter = this.jobWaiters.get(jobPath);
     if (waiter) {
       this.jobWaiters.delete(jobPath);

@@ -2,7 +2,7 @@
 // the reconciler, execute and the controller. It keeps units' states the way
 // systemd would after each call, records every call in order, and fails the
 // calls a test asks it to.
-import type { ServiceDetails, SystemdPort, UnitStatus } from '../../src/plan/systemd-port.js';
+import type { FinishedJob, ServiceDetails, SystemdPort, UnitStatus } from '../../src/plan/systemd-port.js';
 import { JobFailedError } from '../../src/plan/systemd-port.js';
 
 type Method = 'listUnits' | 'unitFileState' | 'reload' | 'enable' | 'disable' | 'resetFailed' | 'start' | 'stop' | 'restart';
@@ -93,8 +93,22 @@ export class FakeSystemd implements SystemdPort {
     this.job('restart', name, 'active');
   }
 
-  async serviceDetails(): Promise<ServiceDetails> {
-    return { activeEnteredAt: undefined, statusText: '', result: 'success' };
+  /** What serviceDetails answers for a unit, when a test sets it. */
+  readonly details = new Map<string, ServiceDetails>();
+
+  async serviceDetails(unit?: UnitStatus): Promise<ServiceDetails> {
+    return (unit && this.details.get(unit.name)) ?? { activeEnteredAt: undefined, statusText: '', result: 'success' };
+  }
+
+  private readonly jobListeners = new Set<(job: FinishedJob) => void>();
+
+  async onJobFinished(listener: (job: FinishedJob) => void): Promise<void> {
+    this.jobListeners.add(listener);
+  }
+
+  /** Tells the listeners that a job finished, as systemd's JobRemoved signal would. */
+  finishJob(unit: string, result = 'done'): void {
+    for (const listener of this.jobListeners) listener({ unit, result });
   }
 
   close(): void {

@@ -52,5 +52,58 @@ function registerTests() {
     w.write('ok.yaml', execApp(18652, 18653, 'still fine'));
     t.is((await w.appsd('apply')).code, 0);
     t.is(await get(18652), 'still fine');
+
+    // status gives the cause: the state, the exit status, and the unit's own message.
+    const table = await w.appsd('status');
+    t.regex(table.stdout, /^crash\s+failed\s/m);
+    t.regex(table.stdout, /^crash: appsd: backend 127\.0\.0\.1:18651 exited before it was ready; exit status 2/m);
+    const json = JSON.parse((await w.appsd('status', '--json')).stdout) as { apps: Array<Record<string, unknown>> };
+    t.like(json.apps.find((a) => a['name'] === 'crash'), { state: 'failed', backend: 'failed', exit: { status: 2 }, listen: ['127.0.0.1:18650'], backendAddresses: ['127.0.0.1:18651'] });
+    const detail = await w.appsd('status', 'crash');
+    t.regex(detail.stdout, /last exit:\s+status 2/);
+    t.regex(detail.stdout, /units:\s+appsd-crash-backend\.service, appsd-crash\.service, appsd-crash\.socket/);
+    const typo = await w.appsd('status', 'crsh');
+    t.is(typo.code, 2);
+    t.regex(typo.stderr, /no app is named "crsh" \(did you mean "crash"\?\)/);
+  });
+
+  test.serial('start, stop and restart change what status shows; the socket keeps listening', async (t) => {
+    const w = workspace(t);
+    const { manager } = t.context;
+    w.write('act.yaml', execApp(18660, 18661, 'acting', 'idleTimeout: 1min'));
+    t.is((await w.appsd('apply')).code, 0);
+    const state = async () => (JSON.parse((await w.appsd('status', '--json')).stdout) as { apps: Array<{ name: string; state: string; memoryBytes: number | null; lastColdStartMs: number | null }> }).apps.find((a) => a.name === 'act')!;
+    t.is((await state()).state, 'listening');
+    // start: warm before traffic.
+    const start = await w.appsd('start', 'act');
+    t.is(start.code, 0, start.stderr);
+    t.regex(start.stdout, /started appsd-act\.service \(and appsd-act-backend\.service with it\)/);
+    t.is(await activeState(manager, 'appsd-act-backend.service'), 'active');
+    const running = await state();
+    t.is(running.state, 'running');
+    t.true((running.memoryBytes ?? 0) > 1024 * 1024, `memory ${running.memoryBytes}`);
+    t.true((running.lastColdStartMs ?? -1) >= 0);
+    t.is(await get(18660), 'acting');
+    // stop: scale to zero now; the socket stays.
+    const stop = await w.appsd('stop', 'act');
+    t.is(stop.code, 0, stop.stderr);
+    t.is(await activeState(manager, 'appsd-act-backend.service'), 'inactive');
+    t.is(await activeState(manager, 'appsd-act.socket'), 'active');
+    t.is((await state()).state, 'scaled-to-zero');
+    t.is(await get(18660), 'acting', 'the next connection starts it');
+    const pid = await systemctl(manager, 'show', '-p', 'MainPID', '--value', 'appsd-act-backend.service');
+    // restart --now: a new process at once.
+    const restart = await w.appsd('restart', 'act', '--now');
+    t.is(restart.code, 0, restart.stderr);
+    t.is(await activeState(manager, 'appsd-act-backend.service'), 'active');
+    t.not(await systemctl(manager, 'show', '-p', 'MainPID', '--value', 'appsd-act-backend.service'), pid);
+    // restart: stopped until the next connection.
+    t.is((await w.appsd('restart', 'act')).code, 0);
+    t.is(await activeState(manager, 'appsd-act-backend.service'), 'inactive');
+    // Unknown names and misuse are errors, as for other commands.
+    const unknown = await w.appsd('stop', 'atc');
+    t.is(unknown.code, 2);
+    t.regex(unknown.stderr, /no app is named "atc" \(did you mean "act"\?\)/);
+    t.is((await w.appsd('start', 'act', '--now')).code, 2);
   });
 }

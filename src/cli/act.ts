@@ -1,0 +1,71 @@
+// `appsd restart|stop|start NAME`: act on one app's running state, never on
+// its units' definitions (that is apply's job). The socket keeps listening
+// throughout, so an app stopped here starts again on its next connection.
+//   stop     scale to zero now: stop the unit that runs the app; its proxies
+//            (BindsTo=) and the apps that need it (Requires=) stop with it
+//   start    warm it up before traffic: start its (main) proxy, which pulls in
+//            the backend and, like any proxy, exits after idleTimeout without
+//            connections; a native app's service is started as is
+//   restart  stop, then start on the next connection, or at once with --now
+import { StateStore } from '../fs/state-store.js';
+import type { App } from '../manifest/app.js';
+import { nameFromFile } from '../manifest/normalize.js';
+import { runUnit } from '../render/desired.js';
+import { appUnitNames } from '../unit/names.js';
+import { UsageError, type Locations } from './context.js';
+import { EXIT_OK } from './exit-codes.js';
+import { loadAppsDir } from './load-apps.js';
+import { unknownApp } from './status.js';
+import { connectManager } from './systemd.js';
+
+export type Act = 'restart' | 'stop' | 'start';
+
+export async function actCommand(act: Act, locations: Locations, name: string, now: boolean): Promise<number> {
+  const load = await loadAppsDir(locations.appsDir);
+  const inventory = await new StateStore(locations.stateDir).read();
+  const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
+  const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
+  if (!known.includes(name)) throw new UsageError(unknownApp(name, known));
+  const entry = inventory.apps[name];
+  if (!entry) throw new UsageError(`${name} is not applied yet: run appsd apply first`);
+  const app = manifests.get(name)?.app;
+  const names = appUnitNames(name);
+  // What runs the app: from its manifest, or (an invalid manifest) from the units it has.
+  const worker = app ? runUnit(app) : entry.units.includes(names.backend) ? names.backend : names.service;
+  const manager = await connectManager(locations.scope, false);
+  try {
+    const say = (text: string) => process.stdout.write(`${text}\n`);
+    if (act === 'stop' || act === 'restart') {
+      await manager.stop(worker);
+      const dependents = load.apps.filter((a) => a.needs.includes(name)).map((a) => a.name);
+      say(`stopped ${worker}${dependents.length ? ` (and what needs it: ${dependents.join(', ')})` : ''}; the socket keeps listening`);
+    }
+    if (act === 'start' || (act === 'restart' && now)) {
+      const unit = starter(name, app, entry.units);
+      if (unit === undefined) {
+        const needers = load.apps.filter((a) => a.needs.includes(name)).map((a) => a.name);
+        throw new UsageError(`${name} is an internal app: it runs while an app that needs it runs${needers.length ? `; start ${needers.join(' or ')} instead` : ''}`);
+      }
+      await manager.start(unit);
+      say(`started ${unit}${unit === worker ? '' : ` (and ${worker} with it)`}`);
+    } else if (act === 'restart') {
+      say('the next connection starts it again (--now starts it at once)');
+    }
+    return EXIT_OK;
+  } finally {
+    manager.close();
+  }
+}
+
+/**
+ * What to start to warm an app up: its main proxy (the backend alone would be
+ * stopped at once, StopWhenUnneeded=yes), or a native app's service. An
+ * internal app has nothing of its own that holds it up: undefined.
+ */
+function starter(name: string, app: App | undefined, units: readonly string[]): string | undefined {
+  const names = appUnitNames(name);
+  if (app?.activation === 'native' || (!app && !units.includes(names.backend))) return names.service;
+  if (app ? app.listen.length === 0 : !units.some((u) => u.endsWith('.socket'))) return undefined;
+  // The proxy with the main port: appsd-NAME.service, or the first per-port proxy.
+  return units.includes(names.service) ? names.service : units.find((u) => u.startsWith(`appsd-${name}_`) && u.endsWith('.service'));
+}
