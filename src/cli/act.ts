@@ -7,7 +7,9 @@
 //            the backend and, like any proxy, exits after idleTimeout without
 //            connections; a native app's service is started as is
 //   restart  stop, then start on the next connection, or at once with --now
+import { InputError } from '../errors.js';
 import { StateStore } from '../fs/state-store.js';
+import { JobFailedError } from '../plan/systemd-port.js';
 import type { App } from '../manifest/app.js';
 import { nameFromFile } from '../manifest/normalize.js';
 import { runUnit } from '../render/desired.js';
@@ -46,7 +48,13 @@ export async function actCommand(act: Act, locations: Locations, name: string, n
         const needers = load.apps.filter((a) => a.needs.includes(name)).map((a) => a.name);
         throw new UsageError(`${name} is an internal app: it runs while an app that needs it runs${needers.length ? `; start ${needers.join(' or ')} instead` : ''}`);
       }
-      await manager.start(unit);
+      try {
+        await manager.start(unit);
+      } catch (error) {
+        // systemd says only that the job failed: status says why.
+        if (error instanceof JobFailedError) throw new InputError(`${name} did not start (${unit}: job ${error.result}): appsd status ${name} says why`);
+        throw error;
+      }
       say(`started ${unit}${unit === worker ? '' : ` (and ${worker} with it)`}`);
     } else if (act === 'restart') {
       say('the next connection starts it again (--now starts it at once)');

@@ -62,6 +62,10 @@ function registerTests() {
     const detail = await w.appsd('status', 'crash');
     t.regex(detail.stdout, /last exit:\s+status 2/);
     t.regex(detail.stdout, /units:\s+appsd-crash-backend\.service, appsd-crash\.service, appsd-crash\.socket/);
+    // start of an app that cannot start: exit 2, pointing at status.
+    const start = await w.appsd('start', 'crash');
+    t.is(start.code, 2);
+    t.regex(start.stderr, /^appsd: crash did not start \(appsd-crash\.service: job dependency\): appsd status crash says why$/m);
     const typo = await w.appsd('status', 'crsh');
     t.is(typo.code, 2);
     t.regex(typo.stderr, /no app is named "crsh" \(did you mean "crash"\?\)/);
