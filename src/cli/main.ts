@@ -29,6 +29,9 @@ Commands:
   restart NAME       stop the app; the next connection starts it (--now: at once)
   stop NAME          scale the app to zero now; its socket keeps listening
   start NAME         start the app before traffic (it idles out as usual)
+  logs NAME...       what the app's units wrote, oldest first, each line with its
+                     time and unit: the last 50 lines, -n N, --since TIME, and
+                     with -f new lines until Ctrl-C (docs/logs.md)
   install            run appsd watch as a service of the manager (enabled, started)
   uninstall          stop and remove that service
   help               show this help
@@ -41,16 +44,22 @@ Options:
                      or /var/lib/appsd with --system)
   --user             the user's service manager (default)
   --system           the system service manager
-  --json             machine-readable output (validate, diff)
+  --json             machine-readable output (validate, diff, status, logs)
   --offline          diff: compare with the unit directory only, without systemd
   --dry-run          apply: print the plan, change nothing
   --now              restart: start the app again at once
+  -n, --lines N      logs: the last N lines (default 50; with --since, all)
+  --since TIME       logs: lines since TIME, as journalctl reads it
+                     (2026-11-28 18:00, yesterday) or a span ago (10min)
+  -f, --follow       logs: then print new lines as they come, until Ctrl-C
   --resync SPAN      watch, install: a full pass at least this often (default 1min)
   --pull SPAN        watch, install: git pull --ff-only the apps directory this often
   --sandbox          watch: run against a private systemd user manager for this
                      session (needs root); APPSD_SANDBOX=auto does so only when
                      no user manager is reachable
   --verbose          watch: also log passes that changed nothing, and file events
+  --metrics ADDR     watch: serve Prometheus metrics at http://ADDR/metrics
+                     (127.0.0.1:9105, or :9105 for every address; docs/metrics.md)
   -h, --help         show this help
   --version          print the version
 
@@ -64,8 +73,12 @@ const OPTIONS = {
   offline: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   now: { type: 'boolean' },
+  lines: { type: 'string', short: 'n' },
+  since: { type: 'string' },
+  follow: { type: 'boolean', short: 'f' },
   resync: { type: 'string' },
   pull: { type: 'string' },
+  metrics: { type: 'string' },
   sandbox: { type: 'boolean' },
   verbose: { type: 'boolean' },
   user: { type: 'boolean' },
@@ -88,6 +101,8 @@ export async function main(argv: string[]): Promise<number> {
     return command === undefined && !values.help ? EXIT_ERROR : 0;
   }
   if (values.sandbox && command !== 'watch') throw new UsageError('--sandbox goes with watch');
+  for (const flag of ['lines', 'since', 'follow'] as const) if (values[flag] !== undefined && command !== 'logs') throw new UsageError(`--${flag} goes with logs`);
+  if (values.metrics !== undefined && command !== 'watch') throw new UsageError('--metrics goes with watch');
   const locations = resolveLocations(values);
   switch (command) {
     // Each command's modules load on demand: `appsd validate` need not load
@@ -110,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
         resyncMs: values.resync === undefined ? 60_000 : span('--resync', values.resync),
         ...(pullMs !== undefined && { pullMs }),
         verbose: values.verbose ?? false,
+        ...(values.metrics !== undefined && { metrics: values.metrics }),
         sandbox: values.sandbox ? 'always' : process.env['APPSD_SANDBOX'] === 'auto' ? 'auto' : 'never',
         debounceMs: Number(process.env['APPSD_DEBOUNCE_MS'] ?? 25),
       });
@@ -123,6 +139,15 @@ export async function main(argv: string[]): Promise<number> {
       if (rest.length !== 1) throw new UsageError(`${command} takes one app name`);
       if (values.now && command !== 'restart') throw new UsageError('--now goes with restart');
       return (await import('./act.js')).actCommand(command, locations, rest[0]!, values.now ?? false);
+    case 'logs': {
+      if (values.lines !== undefined && !/^[0-9]{1,9}$/.test(values.lines)) throw new UsageError(`-n/--lines: "${values.lines}" is not a number of lines`);
+      return (await import('./logs.js')).logsCommand(locations, rest, {
+        lines: values.lines === undefined ? undefined : Number(values.lines),
+        since: values.since,
+        follow: values.follow ?? false,
+        json: values.json ?? false,
+      });
+    }
     case 'install':
       if (rest.length) throw new UsageError('install takes no arguments');
       if (values.pull !== undefined) span('--pull', values.pull);

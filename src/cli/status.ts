@@ -9,7 +9,8 @@ import type { ServiceDetails, SystemdPort } from '../plan/systemd-port.js';
 import { UnitFile } from '../unit/unitfile.js';
 import { CONTROLLER_UNIT, readControllerUnit } from './install.js';
 import { appStatus, detailsWanted, type AppStatus } from '../status/app-status.js';
-import { processUsage, type ProcessUsage } from '../systemd/process-usage.js';
+import { processUsages, type ProcessUsage } from '../systemd/process-usage.js';
+import { lastLines } from '../logs/last-lines.js';
 import { closest } from '../manifest/schema-errors.js';
 import { formatAddress } from '../manifest/address.js';
 import type { App } from '../manifest/app.js';
@@ -39,11 +40,9 @@ export async function statusCommand(locations: Locations, json: boolean, only?: 
     const wanted = names.flatMap((n) => detailsWanted(n, manifests.get(n), units));
     const details = new Map<string, ServiceDetails>(await Promise.all(wanted.map(async (u) => [u.name, await manager.serviceDetails(u)] as const)));
     // Memory and CPU where systemd does not account them (cgroup v1 user managers): from the running unit's processes.
-    const usage = new Map<string, ProcessUsage | undefined>(
-      await Promise.all(
-        [...details].filter(([u, d]) => units.get(u)?.activeState === 'active' && d.memoryBytes === undefined && d.controlGroup).map(async ([u, d]) => [u, await processUsage(d.controlGroup!)] as const),
-      ),
-    );
+    const unaccounted = [...details].filter(([u, d]) => units.get(u)?.activeState === 'active' && d.memoryBytes === undefined && d.controlGroup);
+    const byGroup = await processUsages(unaccounted.map(([, d]) => d.controlGroup!));
+    const usage = new Map<string, ProcessUsage | undefined>(unaccounted.map(([u, d]) => [u, byGroup.get(d.controlGroup!)]));
     // A failed socket: try its addresses, to say why (systemd only says "failed").
     const socketProblems = new Map<string, string | undefined>(
       await Promise.all(
@@ -58,6 +57,14 @@ export async function statusCommand(locations: Locations, json: boolean, only?: 
         names
           .filter((n) => manifests.get(n)?.app && [appUnitNames(n).backend, appUnitNames(n).service].some((u) => units.get(u)?.activeState === 'failed'))
           .map(async (n) => [n, await missingInput(manifests.get(n)!.app!, locations.scope, DEFAULT_RENDER_OPTIONS.podmanPath)] as const),
+      ),
+    );
+    // A failed start: the last lines the app (or podman) wrote, from the journal.
+    const failedLines = new Map<string, string[]>(
+      await Promise.all(
+        names
+          .filter((n) => detailsWanted(n, manifests.get(n), units)[0]?.activeState === 'failed')
+          .map(async (n) => [n, await lastLines(manifests.get(n)?.app ?? n, 5, { scope: locations.scope })] as const),
       ),
     );
     const controller = await queryController(locations.stateDir);
@@ -80,6 +87,7 @@ export async function statusCommand(locations: Locations, json: boolean, only?: 
         backendAddresses: backendAddresses(manifests.get(name)?.app, inventory.apps[name]),
         ...(use && { usage: use }),
         ...(activity && { activity }),
+        ...(failedLines.has(name) && { lastLines: failedLines.get(name)! }),
       });
     });
     const installed = await installedController(locations, manager);

@@ -9,6 +9,7 @@ import { EXIT_OK } from './exit-codes.js';
 import { checkAppsDir } from './load-apps.js';
 import { displayPath } from './output.js';
 import { formatAddress } from '../manifest/address.js';
+import { parseMetricsAddress } from '../metrics/server.js';
 import { startSandbox, userManagerReachable, type SandboxMode, type Sandbox } from './sandbox.js';
 
 export interface WatchOptions {
@@ -17,9 +18,13 @@ export interface WatchOptions {
   readonly verbose: boolean;
   readonly sandbox: SandboxMode;
   readonly debounceMs: number;
+  /** --metrics ADDR, as given. */
+  readonly metrics?: string;
 }
 
 export async function watchCommand(flags: LocationFlags, given: Locations, options: WatchOptions): Promise<number> {
+  const metrics = options.metrics === undefined ? undefined : parseMetricsAddress(options.metrics);
+  if (metrics && !metrics.ok) throw new UsageError(`--metrics: ${metrics.reason}`);
   await checkAppsDir(given.appsDir);
   if (options.pullMs !== undefined && !(await workTreeOf(given.appsDir))) {
     throw new UsageError(`--pull: ${given.appsDir} is not inside a git work tree`);
@@ -52,6 +57,7 @@ export async function watchCommand(flags: LocationFlags, given: Locations, optio
     maxDelayMs: Math.max(options.debounceMs * 80, 2000),
     resyncMs: options.resyncMs,
     ...(options.pullMs !== undefined && { pullMs: options.pullMs }),
+    ...(metrics?.ok && { metrics: metrics.value }),
     display: (file) => displayPath(file),
   });
   // Signal handlers first: a SIGHUP during start-up must not kill the process

@@ -11,6 +11,9 @@ import { appProblems, describeAction } from '../plan/format.js';
 import type { SystemdPort } from '../plan/systemd-port.js';
 import { SystemdUnavailableError } from '../plan/systemd-port.js';
 import { failedWhileExecuting, hasErrors, Reconciler, type PassOutcome } from '../reconcile/reconciler.js';
+import { LockBusyError } from '../reconcile/lock.js';
+import { ControllerMetrics } from '../metrics/controller-metrics.js';
+import { formatMetricsAddress, serveMetrics, type MetricsAddress, type MetricsServer } from '../metrics/server.js';
 import type { RenderOptions } from '../render/options.js';
 import { SystemdManager } from '../systemd/manager.js';
 import { headCommit, pullFastForward } from './git.js';
@@ -41,6 +44,8 @@ export interface ControllerOptions {
   readonly backoff?: { readonly firstMs: number; readonly maxMs: number };
   /** How to reach systemd; by default over D-Bus for the scope. Tests pass a fake. */
   readonly connect?: () => Promise<SystemdPort>;
+  /** With --metrics: where to serve Prometheus metrics (docs/metrics.md). */
+  readonly metrics?: MetricsAddress;
 }
 
 const DEFAULT_BACKOFF = { firstMs: 1000, maxMs: 60_000 } as const;
@@ -51,6 +56,9 @@ export class Controller {
   private manager: SystemdPort | undefined;
   private watcher: DirWatcher | undefined;
   private server: Server | undefined;
+  private metricsServer: MetricsServer | undefined;
+  /** Counted whether or not --metrics serves them: the status socket reports the apps' activity too. */
+  private readonly metrics = new ControllerMetrics();
   private readonly reconciler: Reconciler;
   /** The last permanent failure, reported once until it changes. */
   private permanentFailure: string | undefined;
@@ -79,6 +87,14 @@ export class Controller {
   async start(): Promise<void> {
     const { log } = this.o;
     this.server = await serveStatus(this.o.stateDir, () => this.status());
+    if (this.o.metrics) {
+      try {
+        this.metricsServer = await serveMetrics(this.o.metrics, () => this.metrics.scrape(this.manager));
+      } catch (error) {
+        this.server.close();
+        throw error;
+      }
+    }
     if (this.o.pullMs !== undefined) {
       const commit = await headCommit(this.o.appsDir);
       this.git = { ...(commit !== undefined && { commit }) };
@@ -88,7 +104,8 @@ export class Controller {
       (what) => this.poke(what),
       (error) => log.log(WARNING, `watching ${this.o.display(this.o.appsDir)}: ${error.message}`),
     );
-    log.log(NOTICE, `watching ${this.o.display(this.o.appsDir)} (resync every ${this.o.resyncMs / 1000}s${this.o.pullMs ? `, git pull every ${this.o.pullMs / 1000}s` : ''})`);
+    const metrics = this.metricsServer ? `, metrics on http://${formatMetricsAddress(this.metricsServer.address)}/metrics` : '';
+    log.log(NOTICE, `watching ${this.o.display(this.o.appsDir)} (resync every ${this.o.resyncMs / 1000}s${this.o.pullMs ? `, git pull every ${this.o.pullMs / 1000}s` : ''}${metrics})`);
     await this.passNow('start');
     this.scheduleResync();
     if (this.o.pullMs !== undefined) this.schedulePull();
@@ -161,6 +178,7 @@ export class Controller {
     }
     await this.watcher?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.metricsServer?.close();
     this.manager?.close();
   }
 
@@ -171,6 +189,7 @@ export class Controller {
       startedAt: this.startedAt,
       ...(this.lastPass && { lastPass: this.lastPass }),
       ...(this.git && { git: this.git }),
+      apps: this.metrics.appActivity(),
     };
   }
 
@@ -182,15 +201,20 @@ export class Controller {
     let outcome: PassOutcome;
     try {
       this.manager ??= await (this.o.connect?.() ?? SystemdManager.connect({ scope: this.o.scope }));
+      await this.metrics.attach(this.manager);
       outcome = await this.reconciler.apply(this.manager, {
         onResult: (r) => {
           if (r.skipped) return;
+          if (!r.ok) this.metrics.error('action');
+          else if (r.action.kind === 'reload') this.metrics.reloaded();
           log.log(r.ok ? INFO : ERR, r.ok ? describeAction(r.action) : `${describeAction(r.action)}: FAILED: ${r.error}`);
         },
       });
     } catch (error) {
       const message = (error as Error).message;
       this.lastPass = { time: new Date().toISOString(), result: 'failed', actions: 0, failedApps: [], changes: [], durationMs: Math.round(performance.now() - started), error: message };
+      this.metrics.error(error instanceof LockBusyError ? 'lock' : isTransient(error) ? 'systemd' : 'permanent');
+      this.metrics.passFinished('failed', performance.now() - started);
       if (isTransient(error)) {
         // The bus or the manager went away, or another appsd holds the lock:
         // reconnect if needed, and retry with backoff.
@@ -226,6 +250,7 @@ export class Controller {
       durationMs,
       ...(commit !== undefined && { commit }),
     };
+    this.metrics.passFinished(this.lastPass.result, performance.now() - started, outcome);
     if (executed) {
       log.log(failedApps.length ? WARNING : INFO, `pass (${reason}): ${outcome.plan.actions.length} actions, ${failedApps.length} apps failed, ${durationMs} ms`);
     } else {
@@ -246,7 +271,11 @@ export class Controller {
       ...appProblems(outcome.plan.apps),
     ];
     const now = new Set(lines);
-    for (const line of lines) if (!this.reported.has(line)) this.o.log.log(WARNING, line);
+    for (const line of lines) {
+      if (this.reported.has(line)) continue;
+      this.o.log.log(WARNING, line);
+      this.metrics.error('manifest');
+    }
     for (const line of this.reported) if (!now.has(line)) this.o.log.log(INFO, `resolved: ${line}`);
     this.reported = now;
   }

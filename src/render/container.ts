@@ -39,6 +39,7 @@ export function containerService(unit: UnitFile, app: App, runtime: ContainerRun
   const args: Word[] = [
     options.podmanPath, 'run', ['--cidfile=', ...cidfile], ...(reach.pidfile ? [['--pidfile=', ...PIDFILE]] : []), '--cgroups=no-conmon', '--rm', '--sdnotify=conmon', '-d', '--replace',
   ];
+  if (options.containerLogDriver !== undefined) args.push(`--log-driver=${options.containerLogDriver}`);
   if (app.activation === 'proxy') args.push('--init');
   args.push(`--name=${containerName(app.name)}`);
   args.push(...identity(runtime, options));

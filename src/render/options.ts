@@ -18,6 +18,14 @@ export interface RenderOptions {
   readonly instance?: string;
   /** Whether podman runs rootless (a user manager of a user other than root): `userns: keep-id` needs it. */
   readonly rootless: boolean;
+  /**
+   * podman's --log-driver for containers, where podman would not pick the
+   * journal by itself: under appsd's sandbox, journald runs in the private
+   * manager's namespace only, and podman (which looks for systemd as PID 1)
+   * would log to files that --rm deletes. Undefined: no such flag (podman's
+   * default, the journal on a systemd host).
+   */
+  readonly containerLogDriver?: string;
 }
 
 export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
@@ -33,6 +41,8 @@ export function instanceId(stateDir: string): string {
   return createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16);
 }
 
-export function renderOptionsFor(scope: 'user' | 'system', stateDir: string, uid = process.getuid?.() ?? 0): RenderOptions {
-  return { ...DEFAULT_RENDER_OPTIONS, scope, instance: instanceId(stateDir), rootless: scope === 'user' && uid !== 0 };
+/** @param env APPSD_JOURNAL_DIR there: the user manager is appsd's sandbox, with a journal of its own (docs/logs.md). */
+export function renderOptionsFor(scope: 'user' | 'system', stateDir: string, uid = process.getuid?.() ?? 0, env: Readonly<Record<string, string | undefined>> = process.env): RenderOptions {
+  const sandboxJournal = scope === 'user' && Boolean(env['APPSD_JOURNAL_DIR']);
+  return { ...DEFAULT_RENDER_OPTIONS, scope, instance: instanceId(stateDir), rootless: scope === 'user' && uid !== 0, ...(sandboxJournal && { containerLogDriver: 'journald' }) };
 }

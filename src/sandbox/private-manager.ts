@@ -2,7 +2,8 @@
 // on machines where no manager runs (containers, CI VMs). It never touches the
 // host's manager: it runs in its own mount namespace with a tmpfs on
 // /run/systemd (systemd --user insists on /run/systemd/system, which the host
-// must not get), in its own cgroup, with its own HOME and XDG directories.
+// must not get), in its own cgroup, with its own HOME and XDG directories,
+// and with a journald of its own for the services' output (docs/logs.md).
 // See ../shared/ENVIRONMENT.md for why each step is there.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
@@ -20,6 +21,12 @@ export interface PrivateManager {
   readonly stateDir: string;
   readonly pid: number;
   readonly log: string;
+  /**
+   * The journal of the manager's units (systemd-journald runs in its mount
+   * namespace), for `journalctl --directory`; undefined where journald is not
+   * installed. Also in `env` as APPSD_JOURNAL_DIR, where appsd looks for it.
+   */
+  readonly journalDir?: string;
   stop(): Promise<void>;
 }
 
@@ -60,10 +67,40 @@ ln -s "$XDG_RUNTIME_DIR/systemd/private" /run/systemd/private
 # is one). Without this the service sees an empty $CREDENTIALS_DIRECTORY.
 mount --bind "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR"
 mount --make-shared "$XDG_RUNTIME_DIR"
+# A journal of its own (docs/logs.md): systemd-journald in this namespace,
+# where the services find its sockets under the private /run/systemd. It
+# writes below $APPSD_LOG_DIR, bound on /run/log here only (the host's stays
+# as it is), and runs in a cgroup of its own beside the manager's.
+if [ -n "$JOURNALD_BIN" ]; then
+  mkdir /run/systemd/journald.conf.d
+  cp "$APPSD_JOURNALD_CONF" /run/systemd/journald.conf.d/appsd.conf
+  mount --bind "$APPSD_LOG_DIR" /run/log
+  /bin/sh -c 'for root in ${CGROUP_ROOTS.join(' ')}; do
+    if [ -d "$root" ]; then mkdir -p "$root/$APPSD_JOURNALD_CGROUP"; echo $$ > "$root/$APPSD_JOURNALD_CGROUP/cgroup.procs"; fi
+  done; exec "$JOURNALD_BIN"' &
+  # A service started before journald listens would log nowhere.
+  i=0; while [ ! -S /run/systemd/journal/stdout ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+fi
+# $APPSD_CGROUP is SLICE/user@UID.service, the shape of a user manager's
+# cgroup on a host: journald tells from it which user unit wrote a line.
 for root in ${CGROUP_ROOTS.join(' ')}; do
   if [ -d "$root" ]; then mkdir -p "$root/$APPSD_CGROUP"; echo $$ > "$root/$APPSD_CGROUP/cgroup.procs"; fi
 done
 exec "$SYSTEMD_BIN" --user
+`;
+
+// The private journal: volatile (under /run/log, which is bound to the
+// manager's own directory), capped, and nothing read from or forwarded to the
+// host (its kernel log, syslog, consoles).
+const JOURNALD_CONF = `[Journal]
+Storage=volatile
+RuntimeMaxUse=64M
+RuntimeMaxFileSize=8M
+ReadKMsg=no
+ForwardToSyslog=no
+ForwardToKMsg=no
+ForwardToConsole=no
+ForwardToWall=no
 `;
 
 // The reaper: started beside the manager, it waits for EOF on its standard
@@ -97,6 +134,10 @@ function findSystemd(): string | undefined {
   return ['/lib/systemd/systemd', '/usr/lib/systemd/systemd'].find((p) => existsSync(p));
 }
 
+function findJournald(): string | undefined {
+  return ['/lib/systemd/systemd-journald', '/usr/lib/systemd/systemd-journald'].find((p) => existsSync(p));
+}
+
 export async function startPrivateManager(options: PrivateManagerOptions = {}): Promise<PrivateManager> {
   const why = privateManagerUnsupported();
   if (why) throw new Error(why);
@@ -114,24 +155,46 @@ export async function startPrivateManager(options: PrivateManagerOptions = {}): 
   const unitDir = join(dirs.XDG_CONFIG_HOME, 'systemd', 'user');
   mkdirSync(unitDir, { recursive: true });
   const serviceEnv = Object.entries(options.serviceEnv ?? {}).map(([k, v]) => `"${k}=${v}"`).join(' ');
+  // Where journald is installed, services log to a journal of their own, as
+  // on a host; otherwise their output goes to the manager's log.
+  const journald = findJournald();
+  const output = journald ? 'journal' : 'inherit';
   writeFileSync(
     join(dirs.XDG_CONFIG_HOME, 'systemd', 'user.conf'),
-    `[Manager]\nDefaultStandardOutput=inherit\nDefaultStandardError=inherit\n${serviceEnv ? `DefaultEnvironment=${serviceEnv}\n` : ''}`,
+    `[Manager]\nDefaultStandardOutput=${output}\nDefaultStandardError=${output}\n${serviceEnv ? `DefaultEnvironment=${serviceEnv}\n` : ''}`,
   );
+  const logDir = join(root, 'log');
+  const journalConf = join(root, 'journald.conf');
+  if (journald) {
+    mkdirSync(logDir);
+    writeFileSync(journalConf, JOURNALD_CONF);
+    // The mount point for the journal, in the namespace only; hosts with systemd have it anyway.
+    mkdirSync('/run/log', { recursive: true });
+  }
   if (options.shareNetns) {
     execFileSync('/bin/sh', ['-c', 'mkdir -p /run/netns && { mountpoint -q /run/netns || mount --bind /run/netns /run/netns; } && mount --make-shared /run/netns']);
   }
-  const cgroup = `appsd-test-${root.slice('/tmp/appsd-'.length)}`;
+  // Everything the manager runs is below this slice, which stop() and the reaper remove.
+  const cgroup = `appsd-test-${root.slice('/tmp/appsd-'.length)}.slice`;
   const log = join(root, 'manager.log');
   const logFd = openSync(log, 'a');
   const child = spawn('/usr/bin/unshare', ['--mount', '--propagation', 'unchanged', '--', '/bin/sh', '-c', LAUNCH], {
-    env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...dirs, APPSD_CGROUP: cgroup, SYSTEMD_BIN: findSystemd()!, SYSTEMD_LOG_TARGET: 'console', SYSTEMD_LOG_COLOR: '0' },
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      ...dirs,
+      APPSD_CGROUP: `${cgroup}/user@${process.getuid?.() ?? 0}.service`,
+      SYSTEMD_BIN: findSystemd()!,
+      SYSTEMD_LOG_TARGET: 'console',
+      SYSTEMD_LOG_COLOR: '0',
+      ...(journald && { JOURNALD_BIN: journald, APPSD_JOURNALD_CGROUP: `${cgroup}/systemd-journald.service`, APPSD_LOG_DIR: logDir, APPSD_JOURNALD_CONF: journalConf }),
+    },
     stdio: ['ignore', logFd, logFd],
     detached: true,
   });
   closeSync(logFd);
   child.unref();
-  const env = { ...dirs, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dirs.XDG_RUNTIME_DIR, 'bus')}` };
+  const journalDir = journald ? join(logDir, 'journal') : undefined;
+  const env = { ...dirs, DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(dirs.XDG_RUNTIME_DIR, 'bus')}`, ...(journalDir && { APPSD_JOURNAL_DIR: journalDir }) };
   let exited = false;
   child.once('exit', () => (exited = true));
   // Detached (its own session): Ctrl-C in the terminal does not reach it.
@@ -194,7 +257,7 @@ export async function startPrivateManager(options: PrivateManagerOptions = {}): 
       await sleep(20);
     }
   }
-  return { root, env, unitDir, stateDir: join(dirs.XDG_STATE_HOME, 'appsd'), pid: child.pid!, log, stop };
+  return { root, env, unitDir, stateDir: join(dirs.XDG_STATE_HOME, 'appsd'), pid: child.pid!, log, ...(journalDir && { journalDir }), stop };
 }
 
 function cgroupPids(dir: string): number[] {

@@ -13,31 +13,37 @@ export interface ProcessUsage {
 
 const CGROUP_ROOTS = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified', '/sys/fs/cgroup'];
 
-export async function processUsage(controlGroup: string): Promise<ProcessUsage | undefined> {
-  const roots = await unitPids(controlGroup);
-  if (roots.length === 0) return undefined;
+/** The usage of each unit's processes and their descendants, by control group, from one scan of /proc. */
+export async function processUsages(controlGroups: readonly string[]): Promise<Map<string, ProcessUsage>> {
+  const result = new Map<string, ProcessUsage>();
+  const roots = new Map(await Promise.all(controlGroups.map(async (cg) => [cg, await unitPids(cg)] as const)));
+  if (![...roots.values()].some((pids) => pids.length)) return result;
   const stats = await allStats();
   const children = new Map<number, number[]>();
   for (const s of stats.values()) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s.pid]);
-  const seen = new Set<number>();
-  const queue = [...roots];
-  while (queue.length) {
-    const pid = queue.pop()!;
-    if (seen.has(pid)) continue;
-    seen.add(pid);
-    queue.push(...(children.get(pid) ?? []));
-  }
   const ticks = 100; // USER_HZ: clock ticks per second on Linux
   const pageSize = 4096;
-  let memoryBytes = 0;
-  let cpuTicks = 0;
-  for (const pid of seen) {
-    const s = stats.get(pid);
-    if (!s) continue;
-    memoryBytes += s.rssPages * pageSize;
-    cpuTicks += s.utime + s.stime;
+  for (const [cg, pids] of roots) {
+    if (pids.length === 0) continue;
+    const seen = new Set<number>();
+    const queue = [...pids];
+    while (queue.length) {
+      const pid = queue.pop()!;
+      if (seen.has(pid)) continue;
+      seen.add(pid);
+      queue.push(...(children.get(pid) ?? []));
+    }
+    let memoryBytes = 0;
+    let cpuTicks = 0;
+    for (const pid of seen) {
+      const s = stats.get(pid);
+      if (!s) continue;
+      memoryBytes += s.rssPages * pageSize;
+      cpuTicks += s.utime + s.stime;
+    }
+    result.set(cg, { memoryBytes, cpuNs: (cpuTicks / ticks) * 1e9 });
   }
-  return { memoryBytes, cpuNs: (cpuTicks / ticks) * 1e9 };
+  return result;
 }
 
 async function unitPids(controlGroup: string): Promise<number[]> {

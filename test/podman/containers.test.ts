@@ -11,6 +11,7 @@ import { activeState, get, systemctl, waitFor } from '../helpers/systemd.js';
 import { needPrograms, realTier } from '../helpers/tier.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
 import { registerGroupTests } from './groups.js';
+import { registerLogTests } from './logs.js';
 import { registerRealAppTests } from './real-apps.js';
 
 interface Context {
@@ -37,6 +38,7 @@ realTier('podman', privateManagerUnsupported() ?? needPrograms(['podman', 'runc'
   registerTests();
   registerRealAppTests(test, (t) => workspace(t));
   registerGroupTests(test, (t) => workspace(t));
+  registerLogTests(test, (t) => workspace(t));
 });
 
 // appsd's own podman calls (networks, secrets for status) see what the units' podman sees.

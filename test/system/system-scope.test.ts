@@ -140,4 +140,46 @@ realTier('system manager (systemd as PID 1 in podman)', needPrograms(['podman', 
     t.is((await inside('test -e /var/lib/appsd/inventory.json && echo yes || echo no')).stdout.trim(), 'no');
     t.is((await appsd('diff')).code, 0);
   });
+
+  // An app that says something when it starts, then serves `name`.
+  const talking = (listen: number, name: string) =>
+    `listen: 127.0.0.1:${listen}\nbackend: 127.0.0.1:${listen + 1}\nidleTimeout: 5min\nexec:\n  command: ${JSON.stringify(['/bin/sh', '-c', `echo "${name} says hello"; echo "${name} warns" >&2; exec "$0" "$1" ${listen + 1} ${name}`, process.execPath, SERVER])}\n`;
+  const waitForOutput = async (read: () => Promise<{ stdout: string }>, text: string) => {
+    const deadline = Date.now() + 10_000;
+    for (let out = ''; ; await new Promise((r) => setTimeout(r, 200))) {
+      out = (await read()).stdout;
+      if (out.includes(text)) return out;
+      if (Date.now() > deadline) throw new Error(`no "${text}" in:\n${out}`);
+    }
+  };
+
+  test.serial('logs --system reads the journal: the app\'s lines and the manager\'s about its units; lastLines the last run\'s', async (t) => {
+    await write('talk.yaml', talking(18990, 'talk'));
+    t.is((await appsd('apply')).code, 0);
+    t.is(await curl(18990), 'talk');
+    const out = await waitForOutput(() => appsd('logs', 'talk'), 'talk warns');
+    t.regex(out, /^\S+Z appsd-talk-backend\.service: talk says hello$/m);
+    t.regex(out, /^\S+Z appsd-talk-backend\.service: talk warns$/m);
+    // A real journal has the system manager's messages about the units too.
+    t.regex(out, /^\S+Z appsd-talk\.service: Started /m);
+    const last = await inside(`cd ${CHECKOUT} && ${process.execPath} --input-type=module -e "const { lastLines } = await import('./dist/logs/last-lines.js'); console.log(JSON.stringify(await lastLines('talk', 5, { scope: 'system' })))"`);
+    t.deepEqual(JSON.parse(last.stdout), ['talk says hello', 'talk warns'], last.stderr);
+    await inside(`rm -f ${APPS}/talk.yaml`);
+    t.is((await appsd('apply')).code, 0);
+  });
+
+  test.serial('logs --user with root\'s user manager: its units\' lines are in the system journal', async (t) => {
+    const started = await inside('systemctl start user@0.service && test -S /run/user/0/bus && echo bus');
+    t.regex(started.stdout, /bus/, started.stderr);
+    const userApps = '/srv/appsd-user-test/apps.d';
+    const userAppsd = (...args: string[]) =>
+      podman('exec', '-e', 'XDG_RUNTIME_DIR=/run/user/0', NAME, process.execPath, CLI, ...args, '--user', '--apps-dir', userApps, '--state-dir', '/srv/appsd-user-test/state');
+    await inside(`mkdir -p ${userApps} && cat > ${userApps}/chat.yaml <<'APPSD_EOF'\n${talking(18995, 'chat')}APPSD_EOF`);
+    const apply = await userAppsd('apply');
+    t.is(apply.code, 0, apply.stdout + apply.stderr);
+    t.is(await curl(18995), 'chat');
+    const out = await waitForOutput(() => userAppsd('logs', 'chat', '-n', '5'), 'chat warns');
+    t.regex(out, /^\S+Z appsd-chat-backend\.service: chat says hello$/m);
+    t.regex(out, /^\S+Z appsd-chat-backend\.service: chat warns$/m);
+  });
 });

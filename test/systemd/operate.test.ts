@@ -56,11 +56,12 @@ function registerTests() {
     // status gives the cause: the state, the exit status, and the unit's own message.
     const table = await w.appsd('status');
     t.regex(table.stdout, /^crash\s+failed\s/m);
-    t.regex(table.stdout, /^crash: appsd: backend 127\.0\.0\.1:18651 exited before it was ready; exit status 2/m);
+    t.regex(table.stdout, /^crash: appsd: backend 127\.0\.0\.1:18651 exited before it was ready; exit status 2; it last wrote: serve: invalid option -- x$/m);
     const json = JSON.parse((await w.appsd('status', '--json')).stdout) as { apps: Array<Record<string, unknown>> };
-    t.like(json.apps.find((a) => a['name'] === 'crash'), { state: 'failed', backend: 'failed', exit: { status: 2 }, listen: ['127.0.0.1:18650'], backendAddresses: ['127.0.0.1:18651'] });
+    t.like(json.apps.find((a) => a['name'] === 'crash'), { state: 'failed', backend: 'failed', exit: { status: 2 }, listen: ['127.0.0.1:18650'], backendAddresses: ['127.0.0.1:18651'], lastLines: ['serve: invalid option -- x'] });
     const detail = await w.appsd('status', 'crash');
     t.regex(detail.stdout, /last exit:\s+status 2/);
+    t.regex(detail.stdout, /last lines:\n {4}serve: invalid option -- x/);
     t.regex(detail.stdout, /units:\s+appsd-crash-backend\.service, appsd-crash\.service, appsd-crash\.socket/);
     // start of an app that cannot start: exit 2, pointing at status.
     const start = await w.appsd('start', 'crash');

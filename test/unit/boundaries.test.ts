@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 const CORE = ['manifest', 'render', 'plan', 'status', 'unit'];
-const OUTSIDE_CORE = ['systemd', 'podman', 'controller', 'cli', 'fs', 'reconcile', 'sandbox'];
+const OUTSIDE_CORE = ['systemd', 'podman', 'controller', 'cli', 'fs', 'reconcile', 'sandbox', 'logs', 'metrics'];
 // Node modules that do I/O. The exceptions, named: the manifest schema is
 // read once from the package's own schema file, and address.ts uses only
 // node:net's pure isIPv4/isIPv6.
