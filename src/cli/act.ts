@@ -4,11 +4,15 @@
 //   stop     scale to zero now: stop the unit that runs the app; its proxies
 //            (BindsTo=) and the apps that need it (Requires=) stop with it
 //   start    warm it up before traffic: start its (main) proxy, which pulls in
-//            the backend and, like any proxy, exits after idleTimeout without
-//            connections; a native app's service is started as is
+//            the backend, then open and close one connection through its
+//            socket, so that the proxy exits after idleTimeout as after any
+//            connection; a native app's service is started as is
 //   restart  stop, then start on the next connection, or at once with --now
 import { InputError } from '../errors.js';
+import { connect } from 'node:net';
 import { StateStore } from '../fs/state-store.js';
+import type { ListenAddress } from '../manifest/address.js';
+import { forwardedPorts, mainPort } from '../render/ports.js';
 import { JobFailedError } from '../plan/systemd-port.js';
 import type { App } from '../manifest/app.js';
 import { nameFromFile } from '../manifest/normalize.js';
@@ -34,20 +38,28 @@ export async function actCommand(act: Act, locations: Locations, name: string, n
   const names = appUnitNames(name);
   // What runs the app: from its manifest, or (an invalid manifest) from the units it has.
   const worker = app ? runUnit(app) : entry.units.includes(names.backend) ? names.backend : names.service;
+  const starting = act === 'start' || (act === 'restart' && now);
+  const unit = starting ? starter(name, app, entry.units) : undefined;
+  // Refused before anything is stopped: restart --now of an internal app must not stop it (and what needs it) first.
+  if (starting && unit === undefined) {
+    const needers = load.apps.filter((a) => a.needs.includes(name)).map((a) => a.name);
+    throw new UsageError(`${name} is an internal app: it runs while an app that needs it runs${needers.length ? `; start ${needers.join(' or ')} instead` : ''}`);
+  }
   const manager = await connectManager(locations.scope, false);
   try {
     const say = (text: string) => process.stdout.write(`${text}\n`);
     if (act === 'stop' || act === 'restart') {
-      await manager.stop(worker);
+      try {
+        await manager.stop(worker);
+      } catch (error) {
+        // systemd cancels a stop when a connection starts the unit meanwhile.
+        if (error instanceof JobFailedError) throw new InputError(`${name} did not stop (${worker}: job ${error.result}): a connection started it again meanwhile`);
+        throw error;
+      }
       const dependents = load.apps.filter((a) => a.needs.includes(name)).map((a) => a.name);
       say(`stopped ${worker}${dependents.length ? ` (and what needs it: ${dependents.join(', ')})` : ''}; the socket keeps listening`);
     }
-    if (act === 'start' || (act === 'restart' && now)) {
-      const unit = starter(name, app, entry.units);
-      if (unit === undefined) {
-        const needers = load.apps.filter((a) => a.needs.includes(name)).map((a) => a.name);
-        throw new UsageError(`${name} is an internal app: it runs while an app that needs it runs${needers.length ? `; start ${needers.join(' or ')} instead` : ''}`);
-      }
+    if (unit !== undefined) {
       try {
         await manager.start(unit);
       } catch (error) {
@@ -55,6 +67,10 @@ export async function actCommand(act: Act, locations: Locations, name: string, n
         if (error instanceof JobFailedError) throw new InputError(`${name} did not start (${unit}: job ${error.result}): appsd status ${name} says why`);
         throw error;
       }
+      // A proxy arms its idle timer when a connection closes, not before: one
+      // connection through the socket makes the warmed-up app idle out as usual.
+      const address = app?.activation === 'proxy' ? app.listen.find((l) => !l.udp && (l.to === undefined || forwardsToMain(app, l)))?.address : undefined;
+      if (address) await touch(address);
       say(`started ${unit}${unit === worker ? '' : ` (and ${worker} with it)`}`);
     } else if (act === 'restart') {
       say('the next connection starts it again (--now starts it at once)');
@@ -63,6 +79,29 @@ export async function actCommand(act: Act, locations: Locations, name: string, n
   } finally {
     manager.close();
   }
+}
+
+/** Whether a listen entry is one of the main proxy's (no `-> PORT`, or to the main port). */
+function forwardsToMain(app: App, l: App['listen'][number]): boolean {
+  const ports = forwardedPorts(app);
+  return (l.to ?? mainPort(app)) === ports[0];
+}
+
+/** Opens one connection to a listening address and closes it (errors ignored: the app is started either way). */
+function touch(address: ListenAddress): Promise<void> {
+  return new Promise((resolve) => {
+    const target =
+      address.kind === 'unix' ? { path: address.path }
+      : { host: address.host === undefined || address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host, port: address.port };
+    const socket = connect(target);
+    const done = () => {
+      socket.destroy();
+      resolve();
+    };
+    socket.setTimeout(5000, done);
+    socket.once('connect', () => socket.end(done));
+    socket.once('error', done);
+  });
 }
 
 /**

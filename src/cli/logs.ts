@@ -110,7 +110,7 @@ function unitsOf(name: string, app: App | undefined, applied: InventoryApp | und
   return [...new Set([names.socket, names.service, ...forwards, names.backend, ...(applied?.units ?? [])])];
 }
 
-/** A time span (`10min`, `1h 30min`) means that long ago; anything else goes to journalctl as it is (`2026-11-28 18:00`, `yesterday`, `-1h`). */
+/** A time span (`10min`, `1h 30min`) means that long ago; anything else goes to journalctl as it is (`2026-11-28 18:00`, `yesterday`, `--since=-1h` with the `=`). */
 export function sinceArgument(text: string, now = Date.now()): string {
   const span = parseTimespan(text, false);
   if (span.ok && span.value !== null) return `@${((now - span.value) / 1000).toFixed(3)}`;

@@ -28,12 +28,12 @@ import { connectManager } from './systemd.js';
 
 export async function statusCommand(locations: Locations, json: boolean, only?: string): Promise<number> {
   const load = await loadAppsDir(locations.appsDir);
+  const inventory = await new StateStore(locations.stateDir).read();
+  const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
+  const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
+  if (only !== undefined && !known.includes(only)) throw new UsageError(unknownApp(only, known));
   const manager = await connectManager(locations.scope, false);
   try {
-    const inventory = await new StateStore(locations.stateDir).read();
-    const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
-    const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
-    if (only !== undefined && !known.includes(only)) throw new UsageError(unknownApp(only, known));
     const names = only !== undefined ? [only] : known;
     const unitsOfApp = (n: string) => [...new Set([...Object.values(appUnitNames(n)), ...(inventory.apps[n]?.units ?? [])])];
     const units = await manager.listUnits(names.flatMap(unitsOfApp));
@@ -107,8 +107,10 @@ export async function statusCommand(locations: Locations, json: boolean, only?: 
 
 /** `no app is named "x" (did you mean "y"?)`, for every command that takes an app name. */
 export function unknownApp(name: string, known: readonly string[]): string {
-  const guess = closest(name, [...known]);
-  return `no app is named "${name}"${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (apps: ${known.join(', ')})` : ' (there are no apps)'}`;
+  const guess = closest(name.slice(0, 100), [...known]);
+  // The name is the user's input: control characters shown escaped, and not 10 KB of it.
+  const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}...` : name);
+  return `no app is named ${shown}${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (apps: ${known.join(', ')})` : ' (there are no apps)'}`;
 }
 
 /** Where the app's proxies forward to: the manifest's backend:, or the loopback ports appsd allocated (the inventory). */

@@ -77,7 +77,8 @@ export function journalctlArgs(query: JournalQuery): string[] {
     // unit even for a process gone before it could look: the system manager
     // tells it), the manager's messages about the unit, its coredumps.
     if (query.processOnly) args.push(...query.units.map((u) => `_SYSTEMD_UNIT=${u}`));
-    else args.push(...query.units.map((u) => `--unit=${u}`));
+    // --unit= reads a glob: a name from an invalid manifest's file (`a*b`) must match only itself.
+    else args.push(...query.units.map((u) => (/[*?[\\]/.test(u) ? `_SYSTEMD_UNIT=${u}` : `--unit=${u}`)));
     return args;
   }
   // A user manager's units, as `journalctl --user-unit` selects them (its

@@ -113,7 +113,7 @@ export class ControllerMetrics {
       });
       families.push({
         name: 'appsd_app_memory_bytes',
-        help: "MemoryCurrent of the unit that runs the app, while it runs; absent where systemd does not account memory.",
+        help: "Memory of the app while it runs: MemoryCurrent of the unit that runs it, or where systemd does not account memory the RSS of its processes.",
         type: 'gauge',
         samples: observed.flatMap((o) => (o.memoryBytes === undefined ? [] : [{ labels: { app: o.name }, value: o.memoryBytes }])),
       });

@@ -29,7 +29,7 @@ const HTTP_PROBE =
 // a program that exits at once fails its start, and resets the waiting
 // clients, within milliseconds instead of at the deadline.
 function script(probe: string, what: string): string {
-  const fail = (m: string) => `{ m="${m}"; echo "$m" >&2; systemd-notify --status="$m" 2>/dev/null; sleep 0.2; exit 1; }`;
+  const fail = (m: string) => `{ m="${m}"; echo "$m" >&2; systemd-notify --status="$m" 2>/dev/null; sleep 0.05; exit 1; }`;
   return (
     `d=$((${NOW}+$3*1000)); ` +
     `until ${probe} 2>/dev/null; do ` +

@@ -21,8 +21,8 @@ export async function processUsages(controlGroups: readonly string[]): Promise<M
   const stats = await allStats();
   const children = new Map<number, number[]>();
   for (const s of stats.values()) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s.pid]);
-  const ticks = 100; // USER_HZ: clock ticks per second on Linux
-  const pageSize = 4096;
+  const ticks = 100; // USER_HZ: the unit of /proc/PID/stat times, 100 on every Linux ABI
+  const pageSize = await pageBytes();
   for (const [cg, pids] of roots) {
     if (pids.length === 0) continue;
     const seen = new Set<number>();
@@ -44,6 +44,19 @@ export async function processUsages(controlGroups: readonly string[]): Promise<M
     result.set(cg, { memoryBytes, cpuNs: (cpuTicks / ticks) * 1e9 });
   }
   return result;
+}
+
+/** The page size, from the kernel's auxiliary vector (AT_PAGESZ): 4 KiB on x86-64, up to 64 KiB on arm64. */
+async function pageBytes(): Promise<number> {
+  try {
+    const auxv = await readFile('/proc/self/auxv');
+    for (let i = 0; i + 16 <= auxv.length; i += 16) {
+      if (auxv.readBigUInt64LE(i) === 6n) return Number(auxv.readBigUInt64LE(i + 8));
+    }
+  } catch {
+    // Not Linux-like, or not readable: the common size.
+  }
+  return 4096;
 }
 
 async function unitPids(controlGroup: string): Promise<number[]> {

@@ -175,6 +175,25 @@ function registerTests() {
     await w.appsd('apply');
   });
 
+  test.serial('a container whose program exits at once: its client is reset at once, and status says how it ended and what it wrote', async (t) => {
+    const w = workspace(t);
+    const { manager } = t.context;
+    w.write('crashbox.yaml', containerApp(19160, [], [`image: ${IMAGES.httpd}`, 'port: 8080', 'command: [/bin/sh, -c, "echo serve: bad option -- q >&2; exit 3"]']));
+    t.is((await w.appsd('apply')).code, 0);
+    const started = Date.now();
+    await t.throwsAsync(get(19160, '/', 20_000));
+    const ms = Date.now() - started;
+    t.log(`the client was reset after ${ms} ms (podman run included)`);
+    t.true(ms < 5000, `the client waited ${ms} ms: the wait ends with conmon, not at the 30 s deadline`);
+    await waitFor(async () => (await activeState(manager, 'appsd-crashbox-backend.service')) === 'failed', 10_000, 'the failed start');
+    const status = await w.appsd('status', 'crashbox');
+    t.regex(status.stdout, /state:\s+failed/);
+    t.regex(status.stdout, /exited before it was ready/);
+    t.regex(status.stdout, /last lines:(\n {4}.*)*\n {4}serve: bad option -- q/);
+    w.remove('crashbox.yaml');
+    await w.appsd('apply');
+  });
+
   test.serial('native activation: the container answers through the passed socket, no proxy, no published port', async (t) => {
     const w = workspace(t);
     const { manager, podmanEnv } = t.context;

@@ -4,7 +4,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { request } from 'node:http';
 import type { PrivateManager } from '../../src/sandbox/private-manager.js';
-import { execApp } from '../helpers/apps.js';
+import { execApp, HELLO_SERVER } from '../helpers/apps.js';
 import { activeState, get, systemctl, waitFor } from '../helpers/systemd.js';
 import { privateManagerTier } from '../helpers/tier.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
@@ -41,6 +41,7 @@ function registerTests() {
     const first = await attempt(18650);
     t.false(first.ok, first.body);
     t.true(first.ms < 1000, `the client waited ${first.ms} ms`);
+    t.log(`the client was reset after ${first.ms} ms`);
     await waitFor(async () => (await activeState(t.context.manager, 'appsd-crash-backend.service')) === 'failed', 5000, 'the backend to fail');
     t.regex(await systemctl(t.context.manager, 'show', '-p', 'StatusText', '--value', 'appsd-crash-backend.service'), /exited before it was ready/);
     // The socket still listens, and the next client is reset as fast.
@@ -70,6 +71,24 @@ function registerTests() {
     const typo = await w.appsd('status', 'crsh');
     t.is(typo.code, 2);
     t.regex(typo.stderr, /no app is named "crsh" \(did you mean "crash"\?\)/);
+  });
+
+  test.serial('start warms an app up, and it still idles out without a connection; restart --now of an internal app is refused before anything stops', async (t) => {
+    const w = workspace(t);
+    const { manager } = t.context;
+    w.write('warm.yaml', execApp(18670, 18671, 'warm', 'idleTimeout: 2s'));
+    w.write('db.yaml', `backend: 127.0.0.1:18673\nexec:\n  command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(HELLO_SERVER)}, "18673", db]\n`);
+    w.write('web.yaml', execApp(18674, 18675, 'web', 'idleTimeout: 1min\nneeds: db'));
+    t.is((await w.appsd('apply')).code, 0);
+    t.is((await w.appsd('start', 'warm')).code, 0);
+    t.is(await activeState(manager, 'appsd-warm-backend.service'), 'active');
+    await waitFor(async () => (await activeState(manager, 'appsd-warm-backend.service')) === 'inactive', 15_000, 'the warmed-up app to idle out');
+    t.is(await get(18674), 'web');
+    const refused = await w.appsd('restart', 'db', '--now');
+    t.is(refused.code, 2);
+    t.regex(refused.stderr, /db is an internal app: it runs while an app that needs it runs; start web instead/);
+    t.is(await activeState(manager, 'appsd-web-backend.service'), 'active', 'nothing was stopped');
+    t.is(await activeState(manager, 'appsd-db-backend.service'), 'active');
   });
 
   test.serial('start, stop and restart change what status shows; the socket keeps listening', async (t) => {
