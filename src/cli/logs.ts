@@ -55,48 +55,64 @@ export async function logsCommand(locations: Locations, names: readonly string[]
   const processes = locations.scope === 'user' ? mainProcesses(await unitRuns(units, 'user').catch(() => [])) : undefined;
   const query: JournalQuery = { scope: locations.scope, units, source, ...(since !== undefined && { since }), ...(processes?.size && { processes }) };
 
-  // What is there already: the last N lines (or all since --since).
-  const readFrom = Date.now();
-  let cursor: string | undefined;
-  if (limit !== 0) {
-    // journalctl --since with -n shows the first N lines after TIME, not the
-    // last: with --since, read them all and keep the last N as they pass.
-    let kept: LogLine[] = [];
-    const first = await runJournal(
-      { ...query, ...(limit !== undefined && since === undefined && { lines: limit + SLACK }) },
-      {
-        keep: false,
-        onLines: (lines) => {
-          kept.push(...lines);
-          if (limit !== undefined && kept.length > 2 * limit + SLACK) kept = kept.slice(-limit);
-        },
-      },
-    ).done.catch(explain);
-    const shown = limit === undefined ? kept : kept.slice(-limit);
-    shown.forEach(print);
-    cursor = first.cursor;
-    if (!options.follow && shown.length === 0) process.stderr.write(`no lines from the units of ${names.join(', ')}${since !== undefined ? ` since ${options.since}` : ''}\n`);
+  // With -f, Ctrl-C, SIGTERM or a reader that went away end the command
+  // cleanly whenever they come, also while the lines already there are read.
+  let stopped = false;
+  let reading: { stop(): void } | undefined;
+  const stop = () => {
+    stopped = true;
+    reading?.stop();
+  };
+  if (options.follow) {
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.stdout.once('error', stop);
   }
-  if (!options.follow) return EXIT_OK;
-
-  // Then what comes, until Ctrl-C: from the last entry shown, so nothing is
-  // shown twice or lost in between; with none shown, from when the read began.
-  const from: Partial<JournalQuery> = cursor !== undefined ? { afterCursor: cursor } : limit === 0 ? { lines: 0 } : { since: since ?? `@${(readFrom / 1000).toFixed(3)}` };
-  const { since: _, ...rest } = query;
-  const follower = runJournal({ ...rest, ...from, follow: true }, { keep: false, onLines: (lines) => lines.forEach(print) });
-  const stop = () => follower.stop();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  // A reader that went away (`appsd logs -f | head`): stop too.
-  process.stdout.once('error', stop);
   try {
-    await follower.done.catch(explain);
+    return await show();
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
     process.stdout.removeListener('error', stop);
   }
-  return EXIT_OK;
+
+  async function show(): Promise<number> {
+    // What is there already: the last N lines (or all since --since).
+    const readFrom = Date.now();
+    let cursor: string | undefined;
+    if (limit !== 0) {
+      // journalctl --since with -n shows the first N lines after TIME, not the
+      // last: with --since, read them all and keep the last N as they pass.
+      let kept: LogLine[] = [];
+      const history = runJournal(
+        { ...query, ...(limit !== undefined && since === undefined && { lines: limit + SLACK }) },
+        {
+          keep: false,
+          onLines: (lines) => {
+            kept.push(...lines);
+            if (limit !== undefined && kept.length > 2 * limit + SLACK) kept = kept.slice(-limit);
+          },
+        },
+      );
+      reading = history;
+      const first = await history.done.catch(explain);
+      if (stopped) return EXIT_OK;
+      const shown = limit === undefined ? kept : kept.slice(-limit);
+      shown.forEach(print);
+      cursor = first.cursor;
+      if (!options.follow && shown.length === 0) process.stderr.write(`no lines from the units of ${names.join(', ')}${since !== undefined ? ` since ${options.since}` : ''}\n`);
+    }
+    if (!options.follow || stopped) return EXIT_OK;
+
+    // Then what comes, until Ctrl-C: from the last entry shown, so nothing is
+    // shown twice or lost in between; with none shown, from when the read began.
+    const from: Partial<JournalQuery> = cursor !== undefined ? { afterCursor: cursor } : limit === 0 ? { lines: 0 } : { since: since ?? `@${(readFrom / 1000).toFixed(3)}` };
+    const { since: _, ...rest } = query;
+    const follower = runJournal({ ...rest, ...from, follow: true }, { keep: false, onLines: (lines) => lines.forEach(print) });
+    reading = follower;
+    await follower.done.catch(explain);
+    return EXIT_OK;
+  }
 }
 
 /**
