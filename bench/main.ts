@@ -2,7 +2,9 @@
 // the same run, on a private systemd manager the benchmark starts itself.
 // Prints a table and writes bench/results.json. Not part of `npm test`.
 //   BENCH_RUNS=N   repetitions per figure (default 10; reaction uses 2N)
-//   BENCH_ONLY=a,b only these figures: reaction, bulk, noop, cold, group, warm
+//   BENCH_ONLY=a,b only these figures: cli, reaction, bulk, noop, cold, crowd, group, warm, growth,
+//                  and slices (only when named)
+//   (growth: BENCH_GROWTH=10,100,1000,5000 sizes; warm: BENCH_WARM_SECONDS, BENCH_WARM_CLIENTS; crowd: BENCH_CROWD)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -13,11 +15,15 @@ import { SystemdManager } from '../src/systemd/manager.js';
 import { buildTestImages, removeAppsdContainers, writeContainersConf } from '../test/helpers/podman.js';
 import { workspace } from '../test/helpers/workspace.js';
 import { bulk } from './bulk.js';
+import { cliStartup } from './cli.js';
 import { coldStart } from './cold-start.js';
+import { crowd } from './crowd.js';
 import { buildGroupImage, groupColdStart, groupManifests } from './group.js';
 import type { BenchContext } from './context.js';
+import { growth } from './growth.js';
 import { noopPasses } from './noop.js';
 import { reaction } from './reaction.js';
+import { slices } from './slices.js';
 import { formatTable, type Figure } from './stats.js';
 import { warm } from './warm.js';
 
@@ -31,7 +37,7 @@ async function main(): Promise<void> {
   const podmanEnv = { ...process.env, CONTAINERS_CONF: conf };
   const server = join(scratch, 'sockact-server');
   execFileSync('cc', ['-static', '-O2', '-o', server, fileURLToPath(new URL('../test/fixtures/sockact-server.c', import.meta.url))]);
-  if (wanted('cold')) await buildTestImages(podmanEnv);
+  if (wanted('cold') || wanted('crowd')) await buildTestImages(podmanEnv);
   if (wanted('group')) await buildGroupImage(podmanEnv);
   const manager = await startPrivateManager({ serviceEnv: { CONTAINERS_CONF: conf }, shareNetns: true });
   const bus = await SystemdManager.connect({ scope: 'user', env: manager.env });
@@ -51,6 +57,8 @@ async function main(): Promise<void> {
     process.stderr.write(` ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
   };
   try {
+    // CLI start-up first, on a quiet manager with only the two example apps.
+    await step('cli', () => cliStartup(ctx, ...dirs('cli')));
     // Few units loaded first: reload time grows with the number of units.
     await step('reaction', () => reaction(ctx, ...dirs('reaction')));
     await step('cold', async () => {
@@ -60,6 +68,7 @@ async function main(): Promise<void> {
       await w.appsd('apply');
       return result;
     });
+    await step('crowd', () => crowd(ctx, ...dirs('crowd')));
     await step('group', async () => {
       // appsd's own podman calls (creating the network) need the same containers.conf as its units.
       const w = workspace(manager, (fn) => cleanups.push(fn), { CONTAINERS_CONF: conf });
@@ -74,10 +83,14 @@ async function main(): Promise<void> {
     await step('warm', () => warm(ctx, ...dirs('warm')));
     await step('bulk', () => bulk(ctx, ...dirs('bulk')));
     await step('noop', () => noopPasses(ctx, ...dirs('noop')));
+    // Last: 5,000 apps make every later reload slower until they are gone.
+    await step('growth', () => growth(ctx, ...dirs('growth')));
+    // Only when asked for (BENCH_ONLY=slices): reloads of tens of seconds each.
+    if (ONLY?.includes('slices')) await step('slices', () => slices(ctx));
   } finally {
     bus.close();
     await manager.stop();
-    if (wanted('cold')) await removeAppsdContainers(podmanEnv);
+    if (wanted('cold') || wanted('crowd')) await removeAppsdContainers(podmanEnv);
     for (const fn of cleanups) fn();
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -23,13 +23,14 @@ export async function loadAppsDir(appsDir: string): Promise<LoadResult> {
  * Loads and renders: a manifest whose units cannot be written (a command
  * line longer than systemd reads, say) is invalid here too, so whatever
  * `validate` accepts, apply can write and systemd can load.
+ * @param shown false when the units are only checked (validate): rendered without this appsd's instance line.
  */
-export async function loadAndRender(locations: Locations): Promise<{ load: LoadResult; desired: DesiredState }> {
+export async function loadAndRender(locations: Locations, shown = true): Promise<{ load: LoadResult; desired: DesiredState }> {
   const loaded = await loadAppsDir(locations.appsDir);
   // Backend ports appsd allocated earlier are in its inventory: render with
   // them, so that render shows what apply would write.
   const inventory = await new StateStore(locations.stateDir).read().catch(() => EMPTY_INVENTORY);
-  const desired = desiredUnits(loaded.apps, renderOptionsFor(locations.scope, locations.stateDir), keptPorts(inventory));
+  const desired = desiredUnits(loaded.apps, renderOptionsFor(locations.scope, shown ? locations.stateDir : undefined), keptPorts(inventory));
   return { load: withLateProblems(loaded, desired.failures), desired };
 }
 

@@ -6,7 +6,7 @@ import { loadAndRender } from './load-apps.js';
 import { displayDiagnostic, displayPath, formatLoadDiagnostics, plural } from './output.js';
 
 export async function validateCommand(locations: Locations, json: boolean): Promise<number> {
-  const { load: result } = await loadAndRender(locations);
+  const { load: result } = await loadAndRender(locations, false);
   const invalid = result.manifests.filter((m) => !m.app);
   if (json) {
     const out = {

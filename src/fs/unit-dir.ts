@@ -25,9 +25,14 @@ export class UnitDirectory {
     this.sweeper = new TempFileSweeper(dir);
   }
 
-  /** Each named unit's file, or undefined where there is none. */
-  async read(names: readonly string[]): Promise<Map<string, ObservedFile | undefined>> {
-    const files = await Promise.all(names.map((n) => this.readOne(join(this.dir, n))));
+  /**
+   * Each named unit's file, or undefined where there is none. A file whose
+   * text is the one in `expected` (what appsd would write) keeps that string
+   * rather than a second copy of it: a controller with a thousand apps holds
+   * their units once, not twice.
+   */
+  async read(names: readonly string[], expected?: ReadonlyMap<string, string>): Promise<Map<string, ObservedFile | undefined>> {
+    const files = await Promise.all(names.map((n) => this.readOne(join(this.dir, n), expected?.get(n))));
     return new Map(names.map((n, i) => [n, files[i]]));
   }
 
@@ -70,7 +75,7 @@ export class UnitDirectory {
     await syncDir(this.dir).catch(() => {});
   }
 
-  private async readOne(path: string): Promise<ObservedFile | undefined> {
+  private async readOne(path: string, expected: string | undefined): Promise<ObservedFile | undefined> {
     let key: string | undefined;
     if (this.cache) {
       // Synchronous on purpose: see cachedSource in manifest-dir.ts.
@@ -90,7 +95,7 @@ export class UnitDirectory {
     }
     try {
       const text = (await readRegularFile(path, MAX_UNIT_BYTES)).toString('utf8');
-      const file = observedFile(text);
+      const file = observedFile(text === expected ? expected : text);
       if (this.cache && key) this.cache.set(path, { key, file });
       return file;
     } catch (error) {

@@ -7,7 +7,7 @@ import { addressesOverlap, formatAddress, type ListenAddress } from './address.j
 import type { App } from './app.js';
 import { nameFromFile, normalizeManifest, pathKey, type Problem } from './normalize.js';
 import { closest, explainSchemaErrors, formatPath } from './schema-errors.js';
-import { manifestValidator } from './schema.js';
+import { manifestValidator } from './schema-validator.js';
 import { parseManifest, type ParsedManifest, type Path, type Span } from './source.js';
 
 /** A manifest file as the adapter found it: its text, or a problem reading it. */
@@ -113,14 +113,24 @@ function locateForCrossChecks(parsed: ParsedManifest, data: Record<string, unkno
     ? needs.flatMap((n, i): Array<[string, Path]> => (typeof n === 'string' ? [[n, ['needs', i]]] : []))
     : typeof needs === 'string' ? [[needs, ['needs']]] : [];
   const paths: Path[] = [[], ['name'], ['listen'], ['backend'], ['needs'], ...(Array.isArray(listen) ? listen.map((_, i) => ['listen', i]) : []), ...needPaths.map(([, p]) => p)];
-  const spans = new Map(paths.map((p) => [p.join('\0'), parsed.locate(p)] as const));
+  const spans = new Map<string, Span>();
+  for (const p of paths) spans.set(p.join('\0'), parsed.locate(p));
   return {
     file: parsed.file,
     nameIsSet: typeof data['name'] === 'string',
     listenIsList: Array.isArray(listen),
     needPaths,
-    locate: (path) => spans.get(path.join('\0')) ?? spans.get('')!,
+    locate: spanLookup(spans),
   };
+}
+
+/**
+ * Made apart from locateForCrossChecks on purpose: a closure made there would
+ * share its scope, which holds `parsed` (the YAML document and its nodes) for
+ * as long as the controller keeps the file's checks.
+ */
+function spanLookup(spans: ReadonlyMap<string, Span>): Located['locate'] {
+  return (path) => spans.get(path.join('\0')) ?? spans.get('')!;
 }
 
 function diagnosticAt(parsed: Pick<ParsedManifest, 'file' | 'locate'>, path: Path, atKey: boolean, code: DiagnosticCode, message: string, about?: Path): Diagnostic {

@@ -80,7 +80,8 @@ export class ControllerMetrics {
     this.passDuration.observe({}, durationMs / 1000);
     if (result !== 'failed') this.lastSuccess = Date.now() / 1000;
     if (pass && pass.load !== this.pass?.load) {
-      this.pass = pass;
+      // Only what is needed: the pass given may be a whole outcome (its plan, every action's result).
+      this.pass = { load: pass.load, desired: pass.desired };
       this.apps = undefined;
     }
   }

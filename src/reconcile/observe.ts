@@ -23,7 +23,7 @@ export async function observe(
   const all = new Set(desired.keys());
   for (const app of Object.values(inventory.apps)) for (const u of app.units) all.add(u);
   const list = [...all].sort();
-  const files = await units.read(list);
+  const files = await units.read(list, desired);
   const observed = new Map<string, ObservedUnit>();
   for (const name of list) {
     const file = files.get(name);

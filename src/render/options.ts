@@ -1,8 +1,12 @@
 // What rendering needs besides the app: where the programs the units run
 // live (defaults fit Debian, Fedora and most merged-/usr systems), which
 // manager the units are for, and which appsd writes them.
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+
+// node:crypto on first use only: loading it costs a command a fifth of Node's
+// own start-up, and `appsd validate` renders without an instance.
+const nodeRequire = createRequire(import.meta.url);
 
 export interface RenderOptions {
   readonly proxydPath: string;
@@ -38,11 +42,16 @@ export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
 
 /** An appsd is its state directory (its inventory and its lock): the instance id is a short hash of its path. */
 export function instanceId(stateDir: string): string {
+  const { createHash } = nodeRequire('node:crypto') as typeof import('node:crypto');
   return createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16);
 }
 
-/** @param env APPSD_JOURNAL_DIR there: the user manager is appsd's sandbox, with a journal of its own (docs/logs.md). */
-export function renderOptionsFor(scope: 'user' | 'system', stateDir: string, uid = process.getuid?.() ?? 0, env: Readonly<Record<string, string | undefined>> = process.env): RenderOptions {
+/**
+ * @param stateDir the appsd whose units these are; undefined: units without X-Appsd-Instance= (`appsd validate`, which
+ *   checks the units and shows none: that line is 16 hex digits and cannot make a unit invalid).
+ * @param env APPSD_JOURNAL_DIR there: the user manager is appsd's sandbox, with a journal of its own (docs/logs.md).
+ */
+export function renderOptionsFor(scope: 'user' | 'system', stateDir: string | undefined, uid = process.getuid?.() ?? 0, env: Readonly<Record<string, string | undefined>> = process.env): RenderOptions {
   const sandboxJournal = scope === 'user' && Boolean(env['APPSD_JOURNAL_DIR']);
-  return { ...DEFAULT_RENDER_OPTIONS, scope, instance: instanceId(stateDir), rootless: scope === 'user' && uid !== 0, ...(sandboxJournal && { containerLogDriver: 'journald' }) };
+  return { ...DEFAULT_RENDER_OPTIONS, scope, ...(stateDir !== undefined && { instance: instanceId(stateDir) }), rootless: scope === 'user' && uid !== 0, ...(sandboxJournal && { containerLogDriver: 'journald' }) };
 }

@@ -5,7 +5,7 @@
 # need it then skip with that reason (and fail under CI=true).
 set -euo pipefail
 
-# program -> package
+# program -> package (ab is the load generator of `npm run bench`)
 declare -A NEEDS=(
   [systemd-analyze]=systemd
   [systemd]=systemd
@@ -22,6 +22,7 @@ declare -A NEEDS=(
   [tar]=tar
   [prometheus]=prometheus
   [promtool]=prometheus
+  [ab]=apache2-utils
 )
 # Packages that come with a service of their own, which the tests start
 # themselves (the metrics tier runs prometheus on a loopback port): installed
