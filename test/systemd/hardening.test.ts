@@ -95,9 +95,12 @@ function registerTests() {
       for (const i of wanted) w.write(`k${i}.yaml`, execApp(...ports(i), `k${i}`));
       // Kill somewhere between reading the manifests and the last start.
       const child = spawn(process.execPath, [CLI, 'apply', '--apps-dir', w.apps, '--state-dir', w.state], { env: { ...process.env, ...m.env }, stdio: 'ignore' });
+      // Listen for the exit before the kill: an apply that finished before it
+      // has already emitted 'exit', and a listener added after would wait forever.
+      const exited = new Promise((resolve) => child.once('exit', resolve));
       await sleep(150 + Math.floor(Math.random() * 450));
       child.kill('SIGKILL');
-      await new Promise((resolve) => child.on('exit', resolve));
+      await exited;
     }
     const final = sets[(trials - 1) % sets.length]!;
     const apply = await w.appsd('apply');
