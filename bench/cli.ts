@@ -1,4 +1,4 @@
-// Figure 9, CLI start-up (issue 14, target 1): what a user waits for on every
+// Figure 10, CLI start-up (issue 14, target 1): what a user waits for on every
 // command. Each command runs as a whole process, `node dist/cli/main.js ...`,
 // with the two example apps (apps.d/) applied to the private manager, and the
 // baseline is `node -e 0`, Node starting and doing nothing, in the same
@@ -10,7 +10,7 @@
 // same commands run with another build (say, the previous commit's, from a
 // `git worktree`), in the same rounds.
 import { execFileSync, execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLI, runCli } from '../test/helpers/cli.js';
@@ -98,7 +98,7 @@ export async function cliStartup(ctx: BenchContext, appsDir: string, stateDir: s
     }
   }
   // Leave the manager as the other figures expect it: no apps.
-  for (const name of Object.keys(exampleApps())) execFileSync('rm', ['-f', join(appsDir, name)]);
+  for (const name of Object.keys(exampleApps())) rmSync(join(appsDir, name), { force: true });
   await runCli(['apply', '--apps-dir', appsDir, '--state-dir', stateDir], { env: ctx.manager.env });
 
   const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;

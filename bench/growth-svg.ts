@@ -18,7 +18,9 @@ const PLOT_W = W - LEFT - RIGHT;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(0) : v.toFixed(1));
-const apps = (n: number) => (n >= 1000 ? `${n / 1000},000` : String(n));
+const apps = (n: number) => n.toLocaleString('en-US');
+/** A tick's label: ms below a second, then seconds. */
+const tick = (t: number, unit: string) => (unit === 'ms' && t >= 1000 ? `${t / 1000} s` : `${t} ${unit}`);
 
 interface Series {
   readonly label: string;
@@ -60,7 +62,7 @@ export function growthSvg(points: readonly GrowthPoint[], caption: string): stri
     // Grid and axes.
     for (const t of ticks) {
       line(LEFT, y(t), LEFT + PLOT_W, y(t), 'stroke="#ddd"');
-      text(LEFT - 6, y(t) + 4, `${t >= 1 ? t : t.toString()} ${unit}`, ' text-anchor="end"');
+      text(LEFT - 6, y(t) + 4, tick(t, unit), ' text-anchor="end"');
     }
     for (const n of xs) {
       line(x(n), top, x(n), top + height, 'stroke="#eee"');
@@ -76,7 +78,7 @@ export function growthSvg(points: readonly GrowthPoint[], caption: string): stri
       const ly = top + 14 + k * 18;
       line(LEFT + PLOT_W + 16, ly - 4, LEFT + PLOT_W + 40, ly - 4, `stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}`);
       const last = s.values[s.values.length - 1]!;
-      text(LEFT + PLOT_W + 46, ly, `${s.label} (${fmt(last)} ${unit})`);
+      text(LEFT + PLOT_W + 46, ly, `${s.label} (${unit === 'ms' && last >= 1000 ? `${(last / 1000).toFixed(1)} s` : `${fmt(last)} ${unit}`})`);
     });
     text(LEFT + PLOT_W / 2, top + height + 34, 'apps applied (log scale)', ' text-anchor="middle"');
   };

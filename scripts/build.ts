@@ -13,22 +13,23 @@
 //    modules as tsc wrote them and its dependencies, in one file (yaml alone
 //    is 80 files, which Node resolved and loaded one by one). Source maps
 //    lead back to src/ (node --enable-source-maps dist/cli/main.js).
-// 3. The launcher, src/cli/launcher.cts as tsc wrote it, as dist/cli/main.js
-//    (the entry point of bin, the tests and the installed controller): it
-//    runs the bundle from a V8 code cache, so that Node neither parses nor
-//    compiles it.
+// 3. The launcher, src/cli/main.cts as tsc wrote it (dist/cli/main.cjs), as
+//    dist/cli/main.js (the entry point of bin, the tests and the installed
+//    controller): it runs the bundle from a V8 code cache, so that Node
+//    neither parses nor compiles it. The command line itself starts in
+//    src/cli/appsd.ts; a plain `tsc` never overwrites the launcher.
 // 4. The code caches: the launcher writes them at the end of a few sample
 //    commands the build runs (writeCodeCaches).
 //
 // dist/cli holds only these; the other modules in dist/ stay as tsc wrote
 // them (test/system imports one), and the command line does not use them.
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileManifestSchema } from '../src/manifest/schema.js';
 
@@ -61,6 +62,38 @@ export function standaloneValidator(): string {
   ].join('\n');
 }
 
+/**
+ * dbus-next loads an XML library (xml2js, with sax and xmlbuilder) and
+ * node:crypto as it loads, and builds an XML builder for every connection:
+ * for introspection, which appsd never serves, and the DBUS_COOKIE_SHA1 login,
+ * which the EXTERNAL login on a local socket does not need. In the bundle
+ * both load on first use instead (esbuild runs a bundled CommonJS module when
+ * it is first required): `appsd status` starts that much sooner. Each edit
+ * must find its text exactly once, so that a dbus-next that changed fails the
+ * build rather than shipping unedited.
+ */
+const lazyDbusNextParts: Plugin = {
+  name: 'lazy-dbus-next-parts',
+  setup(b) {
+    const edits: Record<string, Array<[string, string]>> = {
+      'bus.js': [
+        ["const xml2js = require('xml2js');", "const xml2js = { get Builder() { return require('xml2js').Builder; } };"],
+        ['    this._builder = new xml2js.Builder({ headless: true });\n', ''],
+        ['this._builder.buildObject(xml)', '(this._builder ??= new xml2js.Builder({ headless: true })).buildObject(xml)'],
+      ],
+      'handshake.js': [["const crypto = require('crypto');", "const crypto = { createHash: (...a) => require('crypto').createHash(...a), randomBytes: (...a) => require('crypto').randomBytes(...a) };"]],
+    };
+    b.onLoad({ filter: /[\\/]dbus-next[\\/]lib[\\/](bus|handshake)\.js$/ }, (args) => {
+      let text = readFileSync(args.path, 'utf8');
+      for (const [from, to] of edits[basename(args.path)]!) {
+        if (text.split(from).length !== 2) throw new Error(`build: dbus-next's ${basename(args.path)} changed: "${from.trim()}" is not there once`);
+        text = text.replace(from, () => to);
+      }
+      return { contents: text, loader: 'js' };
+    });
+  },
+};
+
 /** The first line of bundle.js, and of its code cache: the bundle's hash (the placeholder has its length). */
 const HEADER = '// appsd bundle 0000000000000000';
 
@@ -70,8 +103,8 @@ async function main(): Promise<void> {
 
   const cli = join(DIST, 'cli');
   const result = await build({
-    // main.js's own hashbang would end up inside the launcher's function wrapper.
-    stdin: { contents: "import './main.js';\n", resolveDir: cli, sourcefile: 'bundle-entry.js', loader: 'js' },
+    // appsd.js's own hashbang would end up inside the launcher's function wrapper.
+    stdin: { contents: "import './appsd.js';\n", resolveDir: cli, sourcefile: 'bundle-entry.js', loader: 'js' },
     outfile: join(cli, 'bundle.js'),
     write: false,
     bundle: true,
@@ -90,6 +123,7 @@ async function main(): Promise<void> {
     define: { 'import.meta.url': '__appsdImportMetaUrl' },
     banner: { js: `${HEADER}\nvar __appsdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
     logLevel: 'warning',
+    plugins: [lazyDbusNextParts],
   });
   const js = result.outputFiles.find((f) => f.path.endsWith('.js'))!;
   const map = result.outputFiles.find((f) => f.path.endsWith('.js.map'))!;
@@ -101,10 +135,10 @@ async function main(): Promise<void> {
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
   text = text.replace(HEADER, `${HEADER.slice(0, -hash.length)}${hash}`);
 
-  // src/cli/launcher.cts, as tsc wrote it (CommonJS), becomes main.js.
-  const launcher = readFileSync(join(cli, 'launcher.cjs'), 'utf8').replace(/\/\/# sourceMappingURL=launcher\.cjs\.map\s*$/, '//# sourceMappingURL=main.js.map\n');
-  const launcherMap = readFileSync(join(cli, 'launcher.cjs.map'), 'utf8').replace('"launcher.cjs"', '"main.js"');
-  if (!launcher.endsWith('main.js.map\n')) throw new Error('build: unexpected launcher.cjs from tsc');
+  // src/cli/main.cts, as tsc wrote it (CommonJS), becomes main.js.
+  const launcher = readFileSync(join(cli, 'main.cjs'), 'utf8').replace(/\/\/# sourceMappingURL=main\.cjs\.map\s*$/, '//# sourceMappingURL=main.js.map\n');
+  const launcherMap = readFileSync(join(cli, 'main.cjs.map'), 'utf8').replace('"main.cjs"', '"main.js"');
+  if (!launcher.endsWith('main.js.map\n')) throw new Error('build: unexpected main.cjs from tsc');
   // dist/cli is the launcher and the bundle only: tsc's modules there are in the bundle.
   for (const name of readdirSync(cli)) rmSync(join(cli, name));
   writeFileSync(join(cli, 'package.json'), '{ "type": "commonjs" }\n');
@@ -116,7 +150,7 @@ async function main(): Promise<void> {
   writeCodeCaches(join(cli, 'main.js'));
 }
 
-/** The commands the build runs to make code caches, each its own (see src/cli/launcher.cts), and all of them bundle.js.cache. */
+/** The commands the build runs to make code caches, each its own (see src/cli/main.cts), and all of them bundle.js.cache. */
 const SAMPLES = ['validate', 'render', 'diff', 'status', 'help'] as const;
 
 /**

@@ -2,6 +2,7 @@
 import { Controller } from '../controller/controller.js';
 import { ControllerAlreadyRunning } from '../controller/status-socket.js';
 import { workTreeOf } from '../controller/git.js';
+import { leanHeap } from '../controller/heap.js';
 import { createLogger, detectLogFormat, NOTICE } from '../controller/log.js';
 import { renderOptionsFor } from '../render/options.js';
 import { resolveLocations, UsageError, type LocationFlags, type Locations } from './context.js';
@@ -29,6 +30,8 @@ export async function watchCommand(flags: LocationFlags, given: Locations, optio
   if (options.pullMs !== undefined && !(await workTreeOf(given.appsDir))) {
     throw new UsageError(`--pull: ${given.appsDir} is not inside a git work tree`);
   }
+  // A long-running process: a heap close to what is live (controller/heap.ts).
+  leanHeap();
   const log = createLogger(process.stderr, detectLogFormat(process.stderr), options.verbose);
   let sandbox: Sandbox | undefined;
   let locations = given;

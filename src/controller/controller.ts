@@ -17,6 +17,7 @@ import { formatMetricsAddress, serveMetrics, type MetricsAddress, type MetricsSe
 import type { RenderOptions } from '../render/options.js';
 import { SystemdManager } from '../systemd/manager.js';
 import { headCommit, pullFastForward } from './git.js';
+import { releaseAfterPass } from './heap.js';
 import { DEBUG, ERR, INFO, NOTICE, WARNING, type Logger } from './log.js';
 import { notifySystemd } from './notify.js';
 import { serveStatus, type ControllerStatus } from './status-socket.js';
@@ -156,6 +157,7 @@ export class Controller {
       } finally {
         this.running = undefined;
       }
+      releaseAfterPass();
       // Events during the pass are likely the middle of a burst: wait for
       // quiet again rather than passing at once.
       if (this.again && !this.stopping) this.poke('changes during the last pass');

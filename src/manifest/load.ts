@@ -43,15 +43,31 @@ export interface Working {
   diagnostics: Diagnostic[];
 }
 
-/** Per-file results kept between passes, keyed by the (unchanged) source object. */
-export type CheckCache = WeakMap<ManifestSource, Working>;
+/**
+ * What a long-running controller keeps between passes: each file's own
+ * checks, keyed by the (unchanged) source object, and the last whole result,
+ * which a pass whose sources are all the same objects gets back as it was:
+ * the rules across a thousand files are not worked out again for nothing.
+ */
+export class CheckCache {
+  readonly files = new WeakMap<ManifestSource, Working>();
+  last: { readonly sources: readonly ManifestSource[]; readonly result: LoadResult } | undefined;
+}
 
 export function loadManifests(sources: readonly ManifestSource[], cache?: CheckCache): LoadResult {
+  const last = cache?.last;
+  if (last && last.sources.length === sources.length && last.sources.every((s, i) => s === sources[i])) return last.result;
+  const result = loadAll(sources, cache);
+  if (cache) cache.last = { sources: [...sources], result };
+  return result;
+}
+
+function loadAll(sources: readonly ManifestSource[], cache: CheckCache | undefined): LoadResult {
   const check = (source: ManifestSource): Working => {
-    let checked = cache?.get(source);
+    let checked = cache?.files.get(source);
     if (!checked) {
       checked = checkOne(source);
-      cache?.set(source, checked);
+      cache?.files.set(source, checked);
     }
     // The rules across files add diagnostics of their own: to a copy.
     return { ...checked, diagnostics: [...checked.diagnostics] };

@@ -54,6 +54,42 @@ export function keptPorts(inventory: Inventory): Map<string, number> {
   return ports;
 }
 
+/**
+ * The same inventory, field by field (app order aside, which the file sorts):
+ * how a pass that changed nothing finds so without serializing a thousand
+ * entries to compare the text.
+ */
+export function sameInventory(a: Inventory, b: Inventory): boolean {
+  if (a === b) return true;
+  if (a.version !== b.version || a.reloadPending !== b.reloadPending) return false;
+  const names = Object.keys(a.apps);
+  if (names.length !== Object.keys(b.apps).length) return false;
+  for (const name of names) {
+    const x = a.apps[name]!;
+    const y = b.apps[name];
+    if (y === undefined || !sameEntry(x, y)) return false;
+  }
+  return true;
+}
+
+function sameEntry(a: InventoryApp, b: InventoryApp): boolean {
+  if (a === b) return true;
+  if (a.manifest !== b.manifest || a.port !== b.port || !sameList(a.units, b.units) || !sameList(a.networks, b.networks)) return false;
+  if (a.ports === b.ports) return true;
+  if (a.ports === undefined || b.ports === undefined) return false;
+  // In the file's order too: the text must come out the same.
+  const ka = Object.keys(a.ports);
+  const kb = Object.keys(b.ports);
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a.ports![k] === b.ports![k]);
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Byte-stable JSON (sorted app names), so an unchanged inventory is an unchanged file. */
 export function serializeInventory(inventory: Inventory): string {
   const apps = Object.fromEntries(Object.keys(inventory.apps).sort().map((name) => [name, inventory.apps[name]]));

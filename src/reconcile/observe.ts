@@ -35,11 +35,12 @@ export async function observe(
   // that is about to change or go (is it running?).
   const sockets = list.filter((n) => n.endsWith('.socket'));
   const changing = list.filter((n) => !n.endsWith('.socket') && (!desired.has(n) || observed.get(n)!.file?.text !== desired.get(n)));
+  // Enabled by appsd: its symlink is here (one readdir for all). Anything
+  // else (not enabled here, masked, enabled elsewhere) is asked of systemd.
+  const enabledHere = units.socketsEnabledHere();
   const [statuses, enablement, networks] = await Promise.all([
     systemd.listUnits([...sockets, ...changing]),
-    // Enabled by appsd: its symlink is here (one lstat). Anything else (not
-    // enabled here, masked, enabled elsewhere) is asked of systemd.
-    Promise.all(sockets.map((n) => (units.enabledHere(n) ? 'enabled' : systemd.unitFileState(n)))),
+    Promise.all(sockets.map((n) => (enabledHere.has(n) ? 'enabled' : systemd.unitFileState(n)))),
     podman?.networks(),
   ]);
   for (const [name, status] of statuses) if (observed.has(name)) observed.set(name, { ...observed.get(name)!, status });

@@ -5,7 +5,7 @@
 import { ManifestDirectory } from '../fs/manifest-dir.js';
 import { StateStore } from '../fs/state-store.js';
 import { UnitDirectory } from '../fs/unit-dir.js';
-import { loadManifests, withLateProblems, type CheckCache, type LoadResult } from '../manifest/load.js';
+import { CheckCache, loadManifests, withLateProblems, type LoadResult } from '../manifest/load.js';
 import { nameFromFile } from '../manifest/normalize.js';
 import type { AppResult } from '../plan/actions.js';
 import { intentInventory, keptPorts, type Inventory } from '../plan/inventory.js';
@@ -13,7 +13,7 @@ import { networkOwner, plan, type Plan } from '../plan/plan.js';
 import type { PodmanPort } from '../plan/podman-port.js';
 import { PodmanNetworks } from '../podman/networks.js';
 import type { SystemdPort } from '../plan/systemd-port.js';
-import { desiredUnits, type DesiredApp, type DesiredState, type RenderCache } from '../render/desired.js';
+import { desiredUnits, RenderCache, type DesiredApp, type DesiredState } from '../render/desired.js';
 import type { RenderOptions } from '../render/options.js';
 import { execute, type ActionResult, type ExecuteResult } from './execute.js';
 import { unixListenProblem } from '../fs/socket-paths.js';
@@ -80,10 +80,12 @@ export class Reconciler {
 
   private readonly checks: CheckCache | undefined;
   private readonly renders: RenderCache | undefined;
+  private readonly texts: WeakMap<readonly DesiredApp[], Map<string, string>> | undefined;
 
   constructor(private readonly setup: ReconcilerSetup) {
-    this.checks = setup.cache ? new WeakMap() : undefined;
-    this.renders = setup.cache ? new WeakMap() : undefined;
+    this.checks = setup.cache ? new CheckCache() : undefined;
+    this.renders = setup.cache ? new RenderCache() : undefined;
+    this.texts = setup.cache ? new WeakMap() : undefined;
   }
 
   /** The plan against systemd's state, or against the unit directory alone when `systemd` is undefined. */
@@ -135,7 +137,7 @@ export class Reconciler {
   private async planFor(loaded: LoadResult, inventory: Inventory, systemd: SystemdPort | undefined): Promise<PassPlan> {
     const rendered = await this.desiredWithFreePorts(loaded, keptPorts(inventory));
     const load = withLateProblems(loaded, rendered.failures);
-    const texts = new Map(rendered.apps.flatMap((d) => d.units.map((u) => [u.name, u.text] as const)));
+    const texts = this.unitTexts(rendered.apps);
     // podman is asked only when an app joins a network, or joined one appsd may have to remove.
     const networked = rendered.apps.some((d) => d.networks.length > 0) || Object.values(inventory.apps).some((a) => a.networks?.length);
     const observed = await observe(this.setup.units, texts, inventory, systemd, systemd && networked ? this.setup.podman : undefined);
@@ -146,6 +148,17 @@ export class Reconciler {
       desired: rendered.apps,
       plan: plan({ desired: rendered.apps, protectedApps: protectedApps(load, inventory), observed, refused, ...(instance !== undefined && { instance }) }),
     };
+  }
+
+  /** Every desired unit's text by name; the same for the same desired apps (a controller's pass with nothing new). */
+  private unitTexts(desired: readonly DesiredApp[]): Map<string, string> {
+    let texts = this.texts?.get(desired);
+    if (!texts) {
+      texts = new Map();
+      for (const d of desired) for (const u of d.units) texts.set(u.name, u.text);
+      this.texts?.set(desired, texts);
+    }
+    return texts;
   }
 
   /** Apps whose unix listen path appsd must not use (see fs/socket-paths.ts). */

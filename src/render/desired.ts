@@ -31,8 +31,23 @@ export interface DesiredState {
   readonly failures: LateProblem[];
 }
 
-/** Renders kept between passes: an unchanged app (the same object) with the same backends and links renders the same bytes. */
-export type RenderCache = WeakMap<App, { readonly key: string; readonly result: RenderResult }>;
+/**
+ * Renders kept between passes: an unchanged app (the same object) with the
+ * same backends and links renders the same bytes; and the last whole desired
+ * state, which the same apps (the same array) with the same ports get back.
+ */
+export class RenderCache {
+  readonly apps = new WeakMap<App, { readonly key: string; readonly result: RenderResult }>();
+  last:
+    | {
+        readonly apps: readonly App[];
+        readonly options: RenderOptions;
+        readonly kept: ReadonlyMap<string, number> | undefined;
+        readonly busy: ReadonlySet<number> | undefined;
+        readonly state: DesiredState;
+      }
+    | undefined;
+}
 
 export function desiredUnits(
   apps: readonly App[],
@@ -41,6 +56,32 @@ export function desiredUnits(
   busyPorts?: ReadonlySet<number>,
   cache?: RenderCache,
 ): DesiredState {
+  const last = cache?.last;
+  if (last && last.apps === apps && last.options === options && sameEntries(last.kept, keptPorts) && sameEntries(last.busy, busyPorts)) return last.state;
+  const state = renderAll(apps, options, keptPorts, busyPorts, cache);
+  if (cache) cache.last = { apps, options, kept: keptPorts, busy: busyPorts, state };
+  return state;
+}
+
+/** The same entries (for sets: members); undefined is empty. */
+function sameEntries<K, V>(a: ReadonlyMap<K, V> | ReadonlySet<K> | undefined, b: ReadonlyMap<K, V> | ReadonlySet<K> | undefined): boolean {
+  if ((a?.size ?? 0) !== (b?.size ?? 0)) return false;
+  if (!a?.size) return true;
+  if (a instanceof Map) {
+    for (const [k, v] of a) if ((b as ReadonlyMap<K, V>).get(k) !== v || !b!.has(k)) return false;
+    return true;
+  }
+  for (const k of a as ReadonlySet<K>) if (!b!.has(k)) return false;
+  return true;
+}
+
+function renderAll(
+  apps: readonly App[],
+  options: RenderOptions,
+  keptPorts: ReadonlyMap<string, number> | undefined,
+  busyPorts: ReadonlySet<number> | undefined,
+  cache: RenderCache | undefined,
+): DesiredState {
   const backends = resolveBackends(apps, keptPorts, busyPorts);
   const links = linksOf(apps);
   const rendered: Array<{ app: App; backends: Backends; links: Links; result: RenderResult }> = [];
@@ -48,10 +89,10 @@ export function desiredUnits(
     const own = backends.get(app.name) ?? new Map<number, InetAddress>();
     const linked = links.get(app.name)!;
     const key = JSON.stringify([[...own].map(([p, a]) => [p, a.host, a.port]), linked]);
-    let result = cache?.get(app)?.key === key ? cache.get(app)!.result : undefined;
+    let result = cache?.apps.get(app)?.key === key ? cache.apps.get(app)!.result : undefined;
     if (!result) {
       result = renderApp(app, own, linked, options);
-      cache?.set(app, { key, result });
+      cache?.apps.set(app, { key, result });
     }
     rendered.push({ app, backends: own, links: linked, result });
   }

@@ -19,7 +19,7 @@ import { assertNever, type App, type Listener, type Resources, type Runtime } fr
 import type { Path } from '../manifest/source.js';
 import { formatTimespan } from '../manifest/timespan.js';
 import { escapeSpecifiers, formatCommandLine, type Word } from '../unit/escape.js';
-import { appUnitNames, containerName, forwardUnitNames } from '../unit/names.js';
+import { appUnitNames, containerName, forwardUnitNames, sliceOf } from '../unit/names.js';
 import { UnitFile } from '../unit/unitfile.js';
 import { containerService, PIDFILE } from './container.js';
 import { execService } from './exec.js';
@@ -116,6 +116,7 @@ function socketUnit(app: App, listen: readonly Listener[], role: string, options
   // stop after the app exits: connections arriving meanwhile must wait for the
   // next start, not be flushed.
   if (app.activation === 'proxy') unit.add('Socket', 'FlushPending', 'yes');
+  unit.add('Socket', 'Slice', sliceOf(app.name));
   unit.add('Install', 'WantedBy', 'sockets.target');
   return unit;
 }
@@ -136,6 +137,7 @@ function proxyUnit(app: App, socket: string, backend: InetAddress, options: Rend
   if (app.maxConnections !== undefined) args.push(`--connections-max=${app.maxConnections}`);
   args.push(formatAddress(backend));
   unit.add('Service', 'ExecStart', formatCommandLine(args));
+  unit.add('Service', 'Slice', sliceOf(app.name));
   return unit;
 }
 
@@ -161,6 +163,7 @@ function backendUnit(app: App, backends: Backends, links: Links, options: Render
     for (const probe of probes) unit.add('Service', 'ExecStartPost', field(['readiness'], () => formatCommandLine(probe)));
     unit.add('Service', 'TimeoutStartSec', formatTimespan(app.readiness.timeoutMs * probes.length + START_MARGIN_MS));
   }
+  unit.add('Service', 'Slice', sliceOf(app.name));
   resourceLimits(unit, app.runtime.resources);
   manifestExtras(unit, app);
   return unit;
@@ -222,6 +225,7 @@ function nativeServiceUnit(app: App, links: Links, options: RenderOptions): Unit
   // triggers the socket again at once; a pause after a failure keeps that retry
   // loop under the socket's trigger limit, so the socket keeps listening.
   unit.add('Service', 'ExecStopPost', formatCommandLine([options.bashPath, '-c', '[ "$SERVICE_RESULT" = success ] || sleep 1']));
+  unit.add('Service', 'Slice', sliceOf(app.name));
   resourceLimits(unit, app.runtime.resources);
   manifestExtras(unit, app);
   return unit;

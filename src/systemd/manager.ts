@@ -16,6 +16,11 @@ const MANAGER = 'org.freedesktop.systemd1.Manager';
 // systemd's own D-Bus timeout; a call that takes longer means the manager or
 // the bus is gone, and the controller should reconnect rather than hang.
 const CALL_TIMEOUT_MS = 25_000;
+// A daemon-reload takes as long as systemd needs to load every unit again:
+// seconds with thousands of units (docs/benchmarks.md, Growth). systemctl
+// daemon-reload waits up to 6 minutes for it; so does appsd, rather than
+// counting a reload still under way as failed and asking for another.
+const RELOAD_TIMEOUT_MS = 6 * 60_000;
 // Stopping a container may take podman's stop timeout and more.
 const JOB_TIMEOUT_MS = 5 * 60_000;
 
@@ -94,18 +99,18 @@ export class SystemdManager implements SystemdPort {
     this.bus.disconnect();
   }
 
-  private call(member: string, signature: string, body: unknown[]): Promise<unknown[]> {
+  private call(member: string, signature: string, body: unknown[], timeoutMs = CALL_TIMEOUT_MS): Promise<unknown[]> {
     this.calls.set(member, (this.calls.get(member) ?? 0) + 1);
-    return this.send(new Message({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member, signature, body }), member);
+    return this.send(new Message({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member, signature, body }), member, timeoutMs);
   }
 
-  private async send(message: DBusMessage, what: string): Promise<unknown[]> {
+  private async send(message: DBusMessage, what: string, timeoutMs = CALL_TIMEOUT_MS): Promise<unknown[]> {
     if (this.lost) throw this.lost;
     let timer: NodeJS.Timeout | undefined;
     let fail!: (error: Error) => void;
     const failed = new Promise<never>((_, reject) => {
       fail = reject;
-      timer = setTimeout(() => reject(new SystemdUnavailableError(`${what}: no answer from systemd within ${CALL_TIMEOUT_MS / 1000} s`)), CALL_TIMEOUT_MS);
+      timer = setTimeout(() => reject(new SystemdUnavailableError(`${what}: no answer from systemd within ${timeoutMs / 1000} s`)), timeoutMs);
       // The timer must not keep the process alive: a command that already
       // failed (the bus is unreachable) exits at once instead of waiting it out.
       timer.unref();
@@ -202,7 +207,7 @@ export class SystemdManager implements SystemdPort {
   }
 
   async reload(): Promise<void> {
-    await this.call('Reload', '', []);
+    await this.call('Reload', '', [], RELOAD_TIMEOUT_MS);
   }
 
   async enable(names: readonly string[]): Promise<void> {

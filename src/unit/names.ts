@@ -14,6 +14,24 @@ export function isAppName(name: string): boolean {
   return APP_NAME.test(name) && name.length <= APP_NAME_MAX && !name.endsWith('-backend');
 }
 
+/** How many slices appsd spreads apps over (see sliceOf). */
+export const SLICES = 64;
+
+/**
+ * The slice an app's units run in: appsd-shardNN.slice, NN a stable hash of
+ * the app name (FNV-1a) over 64 slices, all under appsd.slice. Why not one
+ * slice: systemd 252's daemon-reload, for every unit whose cgroup it
+ * realizes, walks the other members of the unit's slice, so thousands of
+ * units in one slice make every reload grow with the square of their number
+ * (docs/benchmarks.md, Growth). A slice needs no unit file: systemd makes it
+ * when a unit names it.
+ */
+export function sliceOf(app: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < app.length; i++) hash = Math.imul(hash ^ app.charCodeAt(i), 0x01000193) >>> 0;
+  return `appsd-shard${String(hash % SLICES).padStart(2, '0')}.slice`;
+}
+
 export interface AppUnitNames {
   /** appsd-NAME.socket: listens all the time; the only unit enabled. */
   readonly socket: string;

@@ -6,6 +6,7 @@ import { mainPort, resolveBackends, PORT_RANGE } from '../../src/render/ports.js
 import { desiredUnits } from '../../src/render/desired.js';
 import { DEFAULT_RENDER_OPTIONS, type RenderOptions } from '../../src/render/options.js';
 import { NO_LINKS, renderApp } from '../../src/render/units.js';
+import { sliceOf } from '../../src/unit/names.js';
 import { parseEnvironmentLine, parseExecLine } from '../helpers/exec-line.js';
 import { load, unitsOf } from '../helpers/fixtures.js';
 
@@ -225,4 +226,23 @@ container:
   }
   // podmanArgs come right before the image, in order.
   t.deepEqual(words.slice(words.indexOf('localhost/x') - 3, words.indexOf('localhost/x')), ['--hostname', 'a host; rm -rf /', '--dns=10.0.0.1']);
+});
+
+test('every unit of an app runs in its slice: one of 64 under appsd.slice, the same for the same name', (t) => {
+  const native = `listen: 8090\nactivation: native\nexec:\n  command: [/bin/app]\n`;
+  const forge = `listen: ["127.0.0.1:8096 -> 3000", "127.0.0.1:2222 -> 22"]\ncontainer:\n  image: localhost/forge\n  port: 3000\n`;
+  const units = unitsOf({ 'web.yaml': EXEC_APP, 'n.yaml': native, 'forge.yaml': forge });
+  t.is(Object.keys(units).length, 3 + 2 + 5);
+  for (const [name, text] of Object.entries(units)) {
+    const app = /^appsd-([a-z0-9-]+?)(_\d+)?(-backend)?\.(socket|service)$/.exec(name)![1]!;
+    const section = name.endsWith('.socket') ? 'Socket' : 'Service';
+    t.deepEqual(parse(text).get(section, 'Slice'), [sliceOf(app)], name);
+  }
+  t.is(sliceOf('web'), sliceOf('web'));
+  t.regex(sliceOf('web'), /^appsd-shard\d\d\.slice$/);
+  // Spread: 5,000 names land in every one of the 64 slices, none with more than twice its share.
+  const counts = new Map<string, number>();
+  for (let i = 0; i < 5000; i++) counts.set(sliceOf(`app-${i}`), (counts.get(sliceOf(`app-${i}`)) ?? 0) + 1);
+  t.is(counts.size, 64);
+  t.true(Math.max(...counts.values()) < (2 * 5000) / 64, String(Math.max(...counts.values())));
 });

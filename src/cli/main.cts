@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // What Node runs for `appsd` (the build copies it to dist/cli/main.js; see
-// scripts/build.ts). It runs the bundled command line, dist/cli/bundle.js,
+// scripts/build.ts). It runs the bundled command line (src/cli/appsd.ts and
+// everything it imports), dist/cli/bundle.js,
 // compiled from a V8 code cache the build wrote beside it: bytecode for what
 // a sample run of a command compiled, so that Node parses and compiles almost
 // none of appsd at start-up. CommonJS rather than an ES module, because Node

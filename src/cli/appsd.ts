@@ -1,6 +1,6 @@
-#!/usr/bin/env node
 // appsd's command line: parses flags, runs one command, maps failures to exit
-// codes. Everything it does is in the command modules.
+// codes. Everything it does is in the command modules. Node starts it through
+// main.cts (dist/cli/main.js), from the bundle the build makes.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveLocations, UsageError } from './context.js';
