@@ -35,14 +35,15 @@ export async function observe(
   // that is about to change or go (is it running?).
   const sockets = list.filter((n) => n.endsWith('.socket'));
   const changing = list.filter((n) => !n.endsWith('.socket') && (!desired.has(n) || observed.get(n)!.file?.text !== desired.get(n)));
-  // Enabled by appsd: its symlink is here (one readdir for all). Anything
-  // else (not enabled here, masked, enabled elsewhere) is asked of systemd.
+  // Enabled by appsd: its symlink is here (one readdir for all). A socket
+  // with no file here that systemd cannot find either (not-found: no file
+  // anywhere, not masked) is a new one: nothing to ask. Anything else (not
+  // enabled here, masked, a file elsewhere) is asked of systemd, after the
+  // statuses: a burst of 500 new apps asked 500 times for nothing before.
   const enabledHere = units.socketsEnabledHere();
-  const [statuses, enablement, networks] = await Promise.all([
-    systemd.listUnits([...sockets, ...changing]),
-    Promise.all(sockets.map((n) => (enabledHere.has(n) ? 'enabled' : systemd.unitFileState(n)))),
-    podman?.networks(),
-  ]);
+  const [statuses, networks] = await Promise.all([systemd.listUnits([...sockets, ...changing]), podman?.networks()]);
+  const isNew = (n: string) => !observed.get(n)!.file && statuses.get(n)?.loadState === 'not-found';
+  const enablement = await Promise.all(sockets.map((n) => (enabledHere.has(n) ? 'enabled' : isNew(n) ? undefined : systemd.unitFileState(n))));
   for (const [name, status] of statuses) if (observed.has(name)) observed.set(name, { ...observed.get(name)!, status });
   sockets.forEach((name, i) => {
     const state = enablement[i];

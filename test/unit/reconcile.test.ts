@@ -2,7 +2,7 @@
 // only the slow tier covered before (failure isolation, the enable fallback,
 // the inventory merge, phases run as planned), in milliseconds.
 import test from 'ava';
-import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
 import { ManifestDirectory } from '../../src/fs/manifest-dir.js';
@@ -38,6 +38,25 @@ test('a new app converges with one reload; the next pass writes nothing and chan
   t.deepEqual(second.plan.apps, [{ app: 'a', outcome: 'unchanged' }]);
   t.deepEqual(changes(systemd), []);
   t.is(readFileSync(join(dirs.stateDir, 'inventory.json'), 'utf8'), mtime);
+});
+
+test('systemd is asked whether a socket is enabled only where it may be: not for a new one, but for a masked one or a file of ours without its link', async (t) => {
+  const { dirs, systemd, reconciler } = setup(t);
+  for (const n of ['a', 'b', 'c']) dirs.write(`${n}.yaml`, echoApp(n, 8000 + n.charCodeAt(0) * 10));
+  systemd.loadStates.set('appsd-b.socket', 'masked');
+  await reconciler.apply(systemd);
+  // a and c are new: no file anywhere, systemd cannot find them; b is masked.
+  t.deepEqual(systemd.calls.filter((c) => c.startsWith('unitFileState')), ['unitFileState appsd-b.socket']);
+  // Applied (the fake makes no links: b and c get theirs as systemd would);
+  // a, without its link (disabled by hand), is asked about, and enabled.
+  systemd.loadStates.delete('appsd-b.socket');
+  mkdirSync(join(dirs.unitDir, 'sockets.target.wants'));
+  for (const n of ['b', 'c']) symlinkSync(`../appsd-${n}.socket`, join(dirs.unitDir, 'sockets.target.wants', `appsd-${n}.socket`));
+  systemd.units.get('appsd-a.socket')!.enablement = 'disabled';
+  systemd.reset();
+  await reconciler.apply(systemd);
+  t.deepEqual(systemd.calls.filter((c) => c.startsWith('unitFileState')).sort(), ['unitFileState appsd-a.socket']);
+  t.true(systemd.calls.includes('enable appsd-a.socket'));
 });
 
 test('execute runs the phases in the order the plan lists them, each action once', async (t) => {
