@@ -3,7 +3,7 @@
 
 export type Severity = 'error' | 'warning';
 
-/** Every diagnostic code appsd emits: stable identifiers for scripts (docs/cli.md lists them). */
+/** Every diagnostic code that reading and checking manifests emits (validate, and every command that loads them): stable identifiers for scripts (docs/cli.md lists them). */
 export const DIAGNOSTIC_CODES = [
   // reading the file
   'binary', 'too-large', 'unreadable', 'not-a-file', 'unsafe-permissions',
@@ -21,8 +21,18 @@ export const DIAGNOSTIC_CODES = [
   'system-mount', 'not-needed',
 ] as const;
 
-export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];
+/**
+ * Codes only `appsd export` emits, about a valid app that the target cannot
+ * express. Apart from DIAGNOSTIC_CODES because `validate` never emits them.
+ */
+export const EXPORT_DIAGNOSTIC_CODES = ['not-exportable'] as const;
 
+/** Codes only `validate --hosts` emits, about the fleet as a whole (a warning: an app no host runs). */
+export const FLEET_DIAGNOSTIC_CODES = ['placed-nowhere'] as const;
+
+export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number] | (typeof EXPORT_DIAGNOSTIC_CODES)[number] | (typeof FLEET_DIAGNOSTIC_CODES)[number];
+
+/** A code that checking manifests emits (the schema's x-code must be one). */
 export function isDiagnosticCode(code: unknown): code is DiagnosticCode {
   return (DIAGNOSTIC_CODES as readonly unknown[]).includes(code);
 }

@@ -27,7 +27,7 @@ import { connectManager } from './systemd.js';
 export type Act = 'restart' | 'stop' | 'start';
 
 export async function actCommand(act: Act, locations: Locations, name: string, now: boolean): Promise<number> {
-  const load = await loadAppsDir(locations.appsDir);
+  const load = await loadAppsDir(locations.appsDir, locations.host);
   const inventory = await new StateStore(locations.stateDir).read();
   const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
   const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();

@@ -16,7 +16,7 @@ export async function applyCommand(locations: Locations, dryRun: boolean): Promi
   try {
     let outcome;
     try {
-      outcome = await Reconciler.forDirectories(locations, renderOptionsFor(locations.scope, locations.stateDir)).apply(manager, {
+      outcome = await Reconciler.forDirectories(locations, renderOptionsFor(locations.scope, locations.stateDir), { host: locations.host }).apply(manager, {
         dryRun,
         onResult: (r) => {
           const status = r.skipped ? ' (skipped: an earlier action of this app failed)' : r.ok ? '' : `: FAILED: ${r.error}`;

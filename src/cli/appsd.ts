@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveLocations, UsageError } from './context.js';
+import { resolveHost } from '../host/identity.js';
 import { EXIT_ERROR } from './exit-codes.js';
 import { InputError } from '../errors.js';
 import { parseTimespan } from '../manifest/timespan.js';
@@ -32,6 +33,11 @@ Commands:
   logs NAME...       what the app's units wrote, oldest first, each line with its
                      time and unit: the last 50 lines, -n N, --since TIME, and
                      with -f new lines until Ctrl-C (docs/logs.md)
+  export knative [NAME...]
+                     print the container apps as Knative Services (YAML, one
+                     document each; -o DIR: one file each); what Knative cannot
+                     express is an error at its line; exit 0 all exported, 2 not
+                     (docs/kubernetes.md)
   install            run appsd watch as a service of the manager (enabled, started)
   uninstall          stop and remove that service
   help               show this help
@@ -44,6 +50,11 @@ Options:
                      or /var/lib/appsd with --system)
   --user             the user's service manager (default)
   --system           the system service manager
+  --host NAME        this host's name, for manifests placed by hosts: (default:
+                     host.yaml's name, or the host name; docs/fleet.md)
+  --host-labels K=V,...
+                     this host's labels, for placement: (default: host.yaml's)
+  --hosts FILE       validate: check every host of a fleet file at once
   --json             machine-readable output (validate, diff, status, logs)
   --offline          diff: compare with the unit directory only, without systemd
   --dry-run          apply: print the plan, change nothing
@@ -52,6 +63,7 @@ Options:
   --since TIME       logs: lines since TIME, as journalctl reads it
                      (2026-11-28 18:00, yesterday) or a span ago (10min)
   -f, --follow       logs: then print new lines as they come, until Ctrl-C
+  -o, --output DIR   export: write DIR/NAME.yaml for each app instead of printing
   --resync SPAN      watch, install: a full pass at least this often (default 1min)
   --pull SPAN        watch, install: git pull --ff-only the apps directory this often
   --sandbox          watch: run against a private systemd user manager for this
@@ -76,9 +88,13 @@ const OPTIONS = {
   lines: { type: 'string', short: 'n' },
   since: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
+  output: { type: 'string', short: 'o' },
   resync: { type: 'string' },
   pull: { type: 'string' },
   metrics: { type: 'string' },
+  host: { type: 'string' },
+  'host-labels': { type: 'string' },
+  hosts: { type: 'string' },
   sandbox: { type: 'boolean' },
   verbose: { type: 'boolean' },
   user: { type: 'boolean' },
@@ -103,13 +119,18 @@ export async function main(argv: string[]): Promise<number> {
   if (values.sandbox && command !== 'watch') throw new UsageError('--sandbox goes with watch');
   for (const flag of ['lines', 'since', 'follow'] as const) if (values[flag] !== undefined && command !== 'logs') throw new UsageError(`--${flag} goes with logs`);
   if (values.metrics !== undefined && command !== 'watch') throw new UsageError('--metrics goes with watch');
-  const locations = resolveLocations(values);
+  if (values.output !== undefined && command !== 'export') throw new UsageError('--output goes with export');
+  if (values.hosts !== undefined && command !== 'validate') throw new UsageError('--hosts goes with validate');
+  if (values.hosts !== undefined && (values.host !== undefined || values['host-labels'] !== undefined)) throw new UsageError('--hosts checks every host of its file: it goes without --host and --host-labels');
+  const dirs = resolveLocations(values);
+  // This host, for placement (docs/fleet.md). An export is for a cluster, not for this host.
+  const locations = command === 'export' || values.hosts !== undefined ? dirs : { ...dirs, host: resolveHost(values, dirs.scope) };
   switch (command) {
     // Each command's modules load on demand: `appsd validate` need not load
     // D-Bus, chokidar and the controller, which was most of its start-up time.
     case 'validate':
       if (rest.length) throw new UsageError('validate takes no arguments');
-      return (await import('./validate.js')).validateCommand(locations, values.json ?? false);
+      return (await import('./validate.js')).validateCommand(locations, values.json ?? false, values.hosts);
     case 'render':
       return (await import('./render.js')).renderCommand(locations, rest);
     case 'diff':
@@ -148,11 +169,21 @@ export async function main(argv: string[]): Promise<number> {
         json: values.json ?? false,
       });
     }
+    case 'export': {
+      const [target, ...names] = rest;
+      if (target !== 'knative') throw new UsageError(target === undefined ? 'export takes a target: appsd export knative [NAME...]' : `unknown export target ${JSON.stringify(target)} (there is knative)`);
+      return (await import('./export.js')).exportKnativeCommand(locations, names, values.output);
+    }
     case 'install':
       if (rest.length) throw new UsageError('install takes no arguments');
       if (values.pull !== undefined) span('--pull', values.pull);
       if (values.resync !== undefined) span('--resync', values.resync);
-      return (await import('./install.js')).installCommand(locations, { ...(values.pull !== undefined && { pull: values.pull }), ...(values.resync !== undefined && { resync: values.resync }) });
+      return (await import('./install.js')).installCommand(locations, {
+        ...(values.pull !== undefined && { pull: values.pull }),
+        ...(values.resync !== undefined && { resync: values.resync }),
+        ...(values.host !== undefined && { host: values.host }),
+        ...(values['host-labels'] !== undefined && { hostLabels: values['host-labels'] }),
+      });
     case 'uninstall':
       if (rest.length) throw new UsageError('uninstall takes no arguments');
       return (await import('./install.js')).uninstallCommand(locations);

@@ -1,6 +1,7 @@
 // Where appsd reads manifests and writes units, from flags and environment.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { HostIdentity } from '../manifest/placement.js';
 
 export type Scope = 'user' | 'system';
 
@@ -9,6 +10,8 @@ export interface Locations {
   readonly appsDir: string;
   readonly unitDir: string;
   readonly stateDir: string;
+  /** This host, for placement (set by the command line for every command that reads manifests). */
+  readonly host?: HostIdentity;
 }
 
 export interface LocationFlags {

@@ -19,7 +19,7 @@ export async function diffCommand(locations: Locations, options: DiffOptions): P
   await checkAppsDir(locations.appsDir);
   const manager: SystemdManager | undefined = options.offline ? undefined : await connectManager(locations.scope, true);
   try {
-    const pass = await Reconciler.forDirectories(locations, renderOptionsFor(locations.scope, locations.stateDir)).plan(manager);
+    const pass = await Reconciler.forDirectories(locations, renderOptionsFor(locations.scope, locations.stateDir), { host: locations.host }).plan(manager);
     const { load, plan } = pass;
     const failed = hasErrors(pass);
     if (options.json) {

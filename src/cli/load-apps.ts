@@ -8,12 +8,13 @@ import { loadManifests, withLateProblems, type LoadResult } from '../manifest/lo
 import { EMPTY_INVENTORY, keptPorts } from '../plan/inventory.js';
 import { desiredUnits, type DesiredState } from '../render/desired.js';
 import { renderOptionsFor } from '../render/options.js';
+import type { HostIdentity } from '../manifest/placement.js';
 import { UsageError, type Locations } from './context.js';
 
-export async function loadAppsDir(appsDir: string): Promise<LoadResult> {
+export async function loadAppsDir(appsDir: string, host?: HostIdentity): Promise<LoadResult> {
   await checkAppsDir(appsDir);
   try {
-    return loadManifests(await readManifestSources(appsDir));
+    return loadManifests(await readManifestSources(appsDir), undefined, host);
   } catch (error) {
     throw usageErrorFor(appsDir, error);
   }
@@ -26,7 +27,7 @@ export async function loadAppsDir(appsDir: string): Promise<LoadResult> {
  * @param shown false when the units are only checked (validate): rendered without this appsd's instance line.
  */
 export async function loadAndRender(locations: Locations, shown = true): Promise<{ load: LoadResult; desired: DesiredState }> {
-  const loaded = await loadAppsDir(locations.appsDir);
+  const loaded = await loadAppsDir(locations.appsDir, locations.host);
   // Backend ports appsd allocated earlier are in its inventory: render with
   // them, so that render shows what apply would write.
   const inventory = await new StateStore(locations.stateDir).read().catch(() => EMPTY_INVENTORY);

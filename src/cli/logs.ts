@@ -37,7 +37,7 @@ export interface LogsOptions {
 
 export async function logsCommand(locations: Locations, names: readonly string[], options: LogsOptions): Promise<number> {
   if (names.length === 0) throw new UsageError('logs takes the name of an app: appsd logs NAME');
-  const load = await loadAppsDir(locations.appsDir);
+  const load = await loadAppsDir(locations.appsDir, locations.host);
   const inventory = await new StateStore(locations.stateDir).read();
   const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
   const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();

@@ -14,6 +14,7 @@ import { lastLines } from '../logs/last-lines.js';
 import { closest } from '../manifest/schema-errors.js';
 import { formatAddress } from '../manifest/address.js';
 import type { App } from '../manifest/app.js';
+import type { SkippedManifest } from '../manifest/load.js';
 import type { InventoryApp } from '../plan/inventory.js';
 import { whySocketFails } from '../reconcile/diagnose.js';
 import { missingInput } from '../reconcile/missing-inputs.js';
@@ -27,11 +28,18 @@ import { UsageError } from './context.js';
 import { connectManager } from './systemd.js';
 
 export async function statusCommand(locations: Locations, json: boolean, only?: string): Promise<number> {
-  const load = await loadAppsDir(locations.appsDir);
+  const load = await loadAppsDir(locations.appsDir, locations.host);
   const inventory = await new StateStore(locations.stateDir).read();
   const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
   const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
-  if (only !== undefined && !known.includes(only)) throw new UsageError(unknownApp(only, known));
+  const skipped = load.skipped.filter((s) => !known.includes(s.name));
+  if (only !== undefined && !known.includes(only)) {
+    const elsewhere = skipped.find((s) => s.name === only);
+    if (!elsewhere) throw new UsageError(unknownApp(only, [...known, ...skipped.map((s) => s.name)]));
+    if (json) process.stdout.write(JSON.stringify({ apps: [], skipped: [skippedJson(elsewhere)], host: hostJson(locations) }, null, 2) + '\n');
+    else process.stdout.write(`${only}: not run on this host (${elsewhere.reason}); ${displayPath(elsewhere.file)}\n`);
+    return EXIT_OK;
+  }
   const manager = await connectManager(locations.scope, false);
   try {
     const names = only !== undefined ? [only] : known;
@@ -93,16 +101,30 @@ export async function statusCommand(locations: Locations, json: boolean, only?: 
     const installed = await installedController(locations, manager);
     const invalid = apps.some((a) => !a.valid);
     if (json) {
-      process.stdout.write(JSON.stringify({ apps, controller: controller ?? null, installed: installed ?? null }, null, 2) + '\n');
+      const placement = locations.host ? { host: hostJson(locations), skipped: skipped.map(skippedJson) } : {};
+      process.stdout.write(JSON.stringify({ apps, controller: controller ?? null, installed: installed ?? null, ...placement }, null, 2) + '\n');
     } else if (only !== undefined) {
       process.stdout.write(formatApp(apps[0]!, useColor(process.stdout)) + '\n');
     } else {
       process.stdout.write(formatStatus(apps, controller, installed, useColor(process.stdout)) + '\n');
+      // Manifests placed on other hosts (docs/fleet.md): what this host leaves alone, and why.
+      if (skipped.length) {
+        process.stdout.write(`\nnot run on this host (${locations.host!.name}):\n`);
+        for (const s of skipped) process.stdout.write(`  ${s.name}  ${s.reason}\n`);
+      }
     }
     return invalid ? EXIT_ERROR : EXIT_OK;
   } finally {
     manager.close();
   }
+}
+
+function skippedJson(s: SkippedManifest): { app: string; file: string; reason: string } {
+  return { app: s.name, file: displayPath(s.file), reason: s.reason };
+}
+
+function hostJson(locations: Locations): { name: string; labels: Record<string, string> } | null {
+  return locations.host ? { name: locations.host.name, labels: Object.fromEntries(locations.host.labels) } : null;
 }
 
 /** `no app is named "x" (did you mean "y"?)`, for every command that takes an app name. */

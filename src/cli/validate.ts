@@ -1,33 +1,123 @@
-// `appsd validate`: every problem in every manifest, at its place, in one run.
-import { compareDiagnostics } from '../diagnostics.js';
+// `appsd validate`: every problem in every manifest, at its place, in one run;
+// with --hosts FILE, for every host of a fleet at once.
+import { readFileSync } from 'node:fs';
+import { compareDiagnostics, type Diagnostic } from '../diagnostics.js';
+import { InputError } from '../errors.js';
+import { parseFleetFile } from '../host/identity.js';
+import type { LoadResult } from '../manifest/load.js';
+import { formatLabels, type HostIdentity } from '../manifest/placement.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAndRender } from './load-apps.js';
 import { displayDiagnostic, displayPath, formatLoadDiagnostics, plural } from './output.js';
 
-export async function validateCommand(locations: Locations, json: boolean): Promise<number> {
+export async function validateCommand(locations: Locations, json: boolean, fleetFile?: string): Promise<number> {
+  if (fleetFile !== undefined) return validateFleet(locations, json, fleetFile);
   const { load: result } = await loadAndRender(locations, false);
   const invalid = result.manifests.filter((m) => !m.app);
   if (json) {
     const out = {
       valid: invalid.length === 0,
       appsDir: locations.appsDir,
+      ...(locations.host && { host: hostJson(locations.host) }),
       manifests: result.manifests.map((m) => ({ file: displayPath(m.file), app: m.name ?? null, valid: Boolean(m.app) })),
+      skipped: result.skipped.map((s) => ({ file: displayPath(s.file), app: s.name, reason: s.reason })),
       diagnostics: [...result.diagnostics].sort(compareDiagnostics).map(displayDiagnostic),
     };
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   } else {
     const text = formatLoadDiagnostics(result);
     if (text) process.stdout.write(text + '\n\n');
-    const total = result.manifests.length;
-    if (total === 0) process.stdout.write(`no manifests in ${displayPath(locations.appsDir)} (*.yaml, *.yml)\n`);
-    else if (invalid.length === 0) process.stdout.write(`${plural(total, 'manifest')} valid: ${result.apps.map((a) => a.name).join(', ')}\n`);
-    else {
-      process.stdout.write(
-        `${plural(result.diagnostics.length, 'problem')} in ${invalid.length} of ${plural(total, 'manifest')}` +
-          (result.apps.length ? `; valid: ${result.apps.map((a) => a.name).join(', ')}` : '') + '\n',
-      );
-    }
+    process.stdout.write(summary(result, locations) + '\n');
   }
   return invalid.length ? EXIT_ERROR : EXIT_OK;
+}
+
+function summary(result: LoadResult, locations: Locations): string {
+  const invalid = result.manifests.filter((m) => !m.app);
+  const total = result.manifests.length + result.skipped.length;
+  const skipped = result.skipped.length ? `; ${result.skipped.length} placed on other hosts: ${result.skipped.map((s) => s.name).join(', ')}` : '';
+  if (total === 0) return `no manifests in ${displayPath(locations.appsDir)} (*.yaml, *.yml)`;
+  if (invalid.length === 0) return `${plural(total, 'manifest')} valid${result.apps.length ? `: ${result.apps.map((a) => a.name).join(', ')}` : ''}${skipped}`;
+  return (
+    `${plural(result.diagnostics.length, 'problem')} in ${invalid.length} of ${plural(total, 'manifest')}` +
+    (result.apps.length ? `; valid: ${result.apps.map((a) => a.name).join(', ')}` : '') +
+    skipped
+  );
+}
+
+/**
+ * Every host of a fleet file: each host's picture checked as that host would
+ * (the rules across files among the apps placed on it). A problem found for
+ * some hosts only says which; a manifest no host runs is a warning.
+ */
+async function validateFleet(locations: Locations, json: boolean, fleetFile: string): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(fleetFile, 'utf8');
+  } catch (error) {
+    throw new InputError(`--hosts: ${fleetFile}: ${(error as Error).message}`);
+  }
+  const hosts = parseFleetFile(text, fleetFile);
+  const results: Array<{ host: HostIdentity; load: LoadResult }> = [];
+  for (const host of hosts) results.push({ host, load: (await loadAndRender({ ...locations, host }, false)).load });
+
+  // Each diagnostic once, with the hosts that see it (all of them: none named).
+  const seen = new Map<string, { d: Diagnostic; text: string | undefined; hosts: string[] }>();
+  for (const { host, load } of results) {
+    for (const m of load.manifests) {
+      for (const d of m.diagnostics) {
+        const key = JSON.stringify([d.file, d.line, d.column, d.code, d.message]);
+        const entry = seen.get(key) ?? seen.set(key, { d, text: m.text, hosts: [] }).get(key)!;
+        entry.hosts.push(host.name);
+      }
+    }
+  }
+  // A manifest every host skips is placed nowhere in this fleet (an invalid
+  // one is in every host's picture, so it is never counted here).
+  const skippedBy = new Map<string, { name: string; hosts: number }>();
+  for (const { load } of results) for (const s of load.skipped) skippedBy.set(s.file, { name: s.name, hosts: (skippedBy.get(s.file)?.hosts ?? 0) + 1 });
+  for (const [file, { name, hosts: n }] of skippedBy) {
+    if (n < hosts.length) continue;
+    seen.set(JSON.stringify([file, 'nowhere']), {
+      d: { file, line: 1, column: 1, severity: 'warning', code: 'placed-nowhere', message: `app "${name}" is placed on none of the hosts in ${displayPath(fleetFile)}` },
+      text: undefined,
+      hosts: hosts.map((h) => h.name),
+    });
+  }
+  const entries = [...seen.values()].sort((a, b) => compareDiagnostics(a.d, b.d));
+  const onSome = (e: { hosts: string[] }) => e.hosts.length < hosts.length;
+  const errors = entries.filter((e) => e.d.severity === 'error');
+
+  if (json) {
+    const out = {
+      valid: errors.length === 0,
+      appsDir: locations.appsDir,
+      hosts: results.map(({ host, load }) => ({
+        ...hostJson(host),
+        apps: load.apps.map((a) => a.name),
+        invalid: load.manifests.filter((m) => !m.app).map((m) => displayPath(m.file)),
+      })),
+      diagnostics: entries.map((e) => ({ ...displayDiagnostic(e.d), hosts: e.hosts })),
+    };
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  } else {
+    const { formatDiagnostic } = await import('../diagnostics.js');
+    const blocks = entries.map((e) => {
+      const d = onSome(e) ? { ...e.d, message: `${e.d.message} (on ${e.hosts.length === 1 ? 'host' : 'hosts'} ${e.hosts.join(', ')})` } : e.d;
+      return formatDiagnostic(displayDiagnostic(d), e.text);
+    });
+    if (blocks.length) process.stdout.write(blocks.join('\n') + '\n\n');
+    for (const { host, load } of results) {
+      const invalid = load.manifests.filter((m) => !m.app).length;
+      const labels = host.labels.size ? ` (${formatLabels(host.labels)})` : '';
+      process.stdout.write(`${host.name}${labels}: ${load.apps.length ? `runs ${load.apps.map((a) => a.name).join(', ')}` : 'runs no app'}${invalid ? `; ${plural(invalid, 'invalid manifest')}` : ''}\n`);
+    }
+    process.stdout.write(errors.length ? `${plural(errors.length, 'problem')} across ${plural(hosts.length, 'host')}\n` : `every host valid (${plural(hosts.length, 'host')})\n`);
+  }
+  return errors.length ? EXIT_ERROR : EXIT_OK;
+}
+
+function hostJson(host: HostIdentity): { name: string; labels: Record<string, string> } {
+  return { name: host.name, labels: Object.fromEntries(host.labels) };
 }

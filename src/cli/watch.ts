@@ -61,6 +61,7 @@ export async function watchCommand(flags: LocationFlags, given: Locations, optio
     resyncMs: options.resyncMs,
     ...(options.pullMs !== undefined && { pullMs: options.pullMs }),
     ...(metrics?.ok && { metrics: metrics.value }),
+    ...(given.host && { host: given.host }),
     display: (file) => displayPath(file),
   });
   // Signal handlers first: a SIGHUP during start-up must not kill the process

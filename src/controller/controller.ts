@@ -16,6 +16,7 @@ import { ControllerMetrics } from '../metrics/controller-metrics.js';
 import { formatMetricsAddress, serveMetrics, type MetricsAddress, type MetricsServer } from '../metrics/server.js';
 import type { RenderOptions } from '../render/options.js';
 import { SystemdManager } from '../systemd/manager.js';
+import type { HostIdentity } from '../manifest/placement.js';
 import { headCommit, pullFastForward } from './git.js';
 import { releaseAfterPass } from './heap.js';
 import { DEBUG, ERR, INFO, NOTICE, WARNING, type Logger } from './log.js';
@@ -47,6 +48,8 @@ export interface ControllerOptions {
   readonly connect?: () => Promise<SystemdPort>;
   /** With --metrics: where to serve Prometheus metrics (docs/metrics.md). */
   readonly metrics?: MetricsAddress;
+  /** This host, for placement: manifests placed elsewhere are skipped. */
+  readonly host?: HostIdentity;
 }
 
 const DEFAULT_BACKOFF = { firstMs: 1000, maxMs: 60_000 } as const;
@@ -75,6 +78,7 @@ export class Controller {
   private stopping = false;
   private backoffMs = 0;
   private reported = new Set<string>();
+  private skipped = '';
   private readonly startedAt = new Date().toISOString();
   private lastPass: ControllerStatus['lastPass'];
   private git: { commit?: string; lastPull?: { time: string; ok: boolean; error?: string } } | undefined;
@@ -82,7 +86,7 @@ export class Controller {
   apps: readonly App[] = [];
 
   constructor(private readonly o: ControllerOptions) {
-    this.reconciler = Reconciler.forDirectories(o, o.renderOptions, { cache: true });
+    this.reconciler = Reconciler.forDirectories(o, o.renderOptions, { cache: true, host: o.host });
   }
 
   async start(): Promise<void> {
@@ -280,6 +284,10 @@ export class Controller {
     }
     for (const line of this.reported) if (!now.has(line)) this.o.log.log(INFO, `resolved: ${line}`);
     this.reported = now;
+    // Manifests placed on other hosts: said once per change, as information.
+    const skipped = outcome.load.skipped.map((m) => `${m.name} (${m.reason})`).join(', ');
+    if (skipped !== this.skipped) this.o.log.log(INFO, skipped ? `not run on this host: ${skipped}` : 'every manifest runs on this host');
+    this.skipped = skipped;
   }
 
   private retryLater(why: string): void {

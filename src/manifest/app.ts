@@ -1,6 +1,7 @@
 // The validated, normalized form of a manifest: everything the renderer needs,
 // with defaults applied and addresses parsed. Nothing here is raw user text
 // that has not been checked.
+import type { Placement } from './placement.js';
 import type { InetAddress, ListenAddress } from './address.js';
 import type { HostPath, Volume } from './paths.js';
 
@@ -132,6 +133,8 @@ export interface App {
   readonly backend?: InetAddress;
   readonly runtime: Runtime;
   readonly unit: UnitExtras;
+  /** Which hosts run it (`hosts:`, `placement:`); undefined: every host. */
+  readonly placement?: Placement;
 }
 
 /**

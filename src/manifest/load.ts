@@ -8,6 +8,7 @@ import type { App } from './app.js';
 import { nameFromFile, normalizeManifest, pathKey, type Problem } from './normalize.js';
 import { closest, explainSchemaErrors, formatPath } from './schema-errors.js';
 import { manifestValidator } from './schema-validator.js';
+import { sameHost, whyNotPlaced, type HostIdentity } from './placement.js';
 import { parseManifest, type ParsedManifest, type Path, type Span } from './source.js';
 
 /** A manifest file as the adapter found it: its text, or a problem reading it. */
@@ -27,10 +28,20 @@ export interface LoadedManifest {
 }
 
 export interface LoadResult {
+  /** The manifests this host runs, and every invalid one (its placement cannot be trusted). */
   readonly manifests: LoadedManifest[];
   /** Valid apps, sorted by name. */
   readonly apps: App[];
   readonly diagnostics: Diagnostic[];
+  /** Valid manifests placed on other hosts: to this host as if they were not there. */
+  readonly skipped: SkippedManifest[];
+}
+
+/** A valid manifest this host does not run, and why. */
+export interface SkippedManifest {
+  readonly file: string;
+  readonly name: string;
+  readonly reason: string;
 }
 
 export interface Working {
@@ -51,18 +62,23 @@ export interface Working {
  */
 export class CheckCache {
   readonly files = new WeakMap<ManifestSource, Working>();
-  last: { readonly sources: readonly ManifestSource[]; readonly result: LoadResult } | undefined;
+  last: { readonly sources: readonly ManifestSource[]; readonly host: HostIdentity | undefined; readonly result: LoadResult } | undefined;
 }
 
-export function loadManifests(sources: readonly ManifestSource[], cache?: CheckCache): LoadResult {
+/**
+ * @param host this host, for placement: valid manifests placed elsewhere are
+ *   skipped, and the rules across files see only the apps this host runs.
+ *   Undefined: every manifest counts (no placement is applied).
+ */
+export function loadManifests(sources: readonly ManifestSource[], cache?: CheckCache, host?: HostIdentity): LoadResult {
   const last = cache?.last;
-  if (last && last.sources.length === sources.length && last.sources.every((s, i) => s === sources[i])) return last.result;
-  const result = loadAll(sources, cache);
-  if (cache) cache.last = { sources: [...sources], result };
+  if (last && sameHost(last.host, host) && last.sources.length === sources.length && last.sources.every((s, i) => s === sources[i])) return last.result;
+  const result = loadAll(sources, cache, host);
+  if (cache) cache.last = { sources: [...sources], host, result };
   return result;
 }
 
-function loadAll(sources: readonly ManifestSource[], cache: CheckCache | undefined): LoadResult {
+function loadAll(sources: readonly ManifestSource[], cache: CheckCache | undefined, host: HostIdentity | undefined): LoadResult {
   const check = (source: ManifestSource): Working => {
     let checked = cache?.files.get(source);
     if (!checked) {
@@ -72,8 +88,19 @@ function loadAll(sources: readonly ManifestSource[], cache: CheckCache | undefin
     // The rules across files add diagnostics of their own: to a copy.
     return { ...checked, diagnostics: [...checked.diagnostics] };
   };
-  const working = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)).map(check);
-  checkAcrossApps(working);
+  const all = [...sources].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)).map(check);
+  // Placement: a valid manifest placed elsewhere is out of this host's
+  // picture. An invalid one stays in it: where it runs cannot be trusted, and
+  // it keeps its last applied units wherever it had some.
+  const skipped: SkippedManifest[] = [];
+  const working = host
+    ? all.filter((w) => {
+        const reason = w.app && whyNotPlaced(w.app.placement, host);
+        if (reason) skipped.push({ file: w.file, name: w.app!.name, reason });
+        return !reason;
+      })
+    : all;
+  checkAcrossApps(working, new Map(skipped.map((m) => [m.name, m])));
   const manifests = working.map(({ file, text, app, name, diagnostics }) => ({
     file,
     diagnostics: diagnostics.sort(compareDiagnostics),
@@ -82,7 +109,7 @@ function loadAll(sources: readonly ManifestSource[], cache: CheckCache | undefin
     ...(name !== undefined && { name }),
   }));
   const apps = manifests.flatMap((m) => (m.app ? [m.app] : [])).sort((a, b) => (a.name < b.name ? -1 : 1));
-  return { manifests, apps, diagnostics: manifests.flatMap((m) => m.diagnostics) };
+  return { manifests, apps, diagnostics: manifests.flatMap((m) => m.diagnostics), skipped };
 }
 
 function checkOne(source: ManifestSource): Working {
@@ -161,7 +188,7 @@ function diagnosticAt(parsed: Pick<ParsedManifest, 'file' | 'locate'>, path: Pat
  * winner by file order: adding a file must not silently take over another
  * app's port.
  */
-function checkAcrossApps(all: Working[]): void {
+function checkAcrossApps(all: Working[], elsewhere: ReadonlyMap<string, SkippedManifest>): void {
   const valid = all.filter((w) => w.app);
   const report = (w: Working, path: Path, code: DiagnosticCode, message: string) =>
     w.diagnostics.push(diagnosticAt(w.located!, path, false, code, message));
@@ -212,7 +239,7 @@ function checkAcrossApps(all: Working[]): void {
     report(b.w, b.path, code, `${formatAddress(b.address)} collides with the ${describe(a)}${why}`);
     if (a.w !== b.w) report(a.w, a.path, code, `${formatAddress(a.address)} collides with the ${describe(b)}${why}`);
   }
-  checkNeeds(all);
+  checkNeeds(all, elsewhere);
 }
 
 const isError = (w: Working) => w.diagnostics.some((d) => d.severity === 'error');
@@ -223,7 +250,7 @@ const isError = (w: Working) => w.diagnostics.some((d) => d.severity === 'error'
  * units rather than starting without what it needs). Also warns about an
  * internal app that nothing needs, since it would never start.
  */
-function checkNeeds(all: Working[]): void {
+function checkNeeds(all: Working[], elsewhere: ReadonlyMap<string, SkippedManifest>): void {
   const report = (w: Working, path: Path, code: DiagnosticCode, message: string) => w.diagnostics.push(diagnosticAt(w.located!, path, false, code, message));
   const byName = new Map<string, Working>();
   // Every manifest by its app name, valid or not (the name from the file when the manifest does not say).
@@ -237,7 +264,9 @@ function checkNeeds(all: Working[]): void {
   for (const w of withApp) {
     for (const [need, path] of w.located!.needPaths) {
       if (need === w.app!.name) report(w, path, 'unknown-need', `an app cannot need itself`);
-      else if (!byName.has(need)) {
+      else if (elsewhere.has(need)) {
+        report(w, path, 'unknown-need', `"${need}" does not run on this host (${elsewhere.get(need)!.reason}): an app and what it needs run on the same host`);
+      } else if (!byName.has(need)) {
         const guess = closest(need, names);
         report(w, path, 'unknown-need', `no app is named "${need}"${guess ? ` (did you mean "${guess}"?)` : ''}`);
       }
@@ -410,5 +439,5 @@ export function withLateProblems(load: LoadResult, problems: readonly LateProble
   });
   const invalid = new Set(problems.map((p) => p.file));
   const apps = load.apps.filter((a) => !invalid.has(a.file));
-  return { manifests, apps, diagnostics: manifests.flatMap((m) => m.diagnostics) };
+  return { manifests, apps, diagnostics: manifests.flatMap((m) => m.diagnostics), skipped: load.skipped };
 }

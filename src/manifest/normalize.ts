@@ -4,6 +4,7 @@
 // the rules between fields; a value parser owns the message for its field, so
 // the schema's coarser pattern error at the same place is dropped (see
 // `parsedPaths` and load.ts).
+import type { Placement } from './placement.js';
 import { basename, extname } from 'node:path';
 import { parseBackendAddress, parseListenAddress, parseStreamListener, type InetAddress, type Parsed } from './address.js';
 import {
@@ -114,6 +115,8 @@ export function normalizeManifest(file: string, data: Data): Normalized {
     if (typeof value === 'string' && !needs.includes(value)) needs.push(value);
   }
 
+  const placement = placementOf(data);
+
   const idle = parse(['idleTimeout'], data['idleTimeout'], (v) => parseTimespan(v, true), 'bad-duration', true);
   const idleTimeoutMs = idle === undefined ? DEFAULT_IDLE_TIMEOUT_MS : idle;
 
@@ -168,8 +171,17 @@ export function normalizeManifest(file: string, data: Data): Normalized {
     ...(backend && { backend }),
     runtime,
     unit,
+    ...(placement && { placement }),
   };
   return { app, problems, warnings, parsedPaths };
+}
+
+/** `hosts:` and `placement:` as the schema checked them (strings only; anything else is already an error). */
+function placementOf(data: Data): Placement | undefined {
+  const hosts = Array.isArray(data['hosts']) ? data['hosts'].filter((h): h is string => typeof h === 'string') : undefined;
+  const labels = isRecord(data['placement']) ? new Map(Object.entries(data['placement']).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v] as const] : []))) : undefined;
+  if (!hosts?.length && !labels?.size) return undefined;
+  return { ...(hosts?.length && { hosts }), ...(labels?.size && { labels }) };
 }
 
 export function isRecord(value: unknown): value is Data {

@@ -8,6 +8,7 @@ export type Reason =
   | 'unit-missing'
   | 'unit-differs'
   | 'manifest-removed'
+  | 'not-placed'
   | 'unit-dropped'
   | 'new-socket'
   | 'socket-not-enabled'
@@ -24,6 +25,7 @@ export const REASON_TEXT: Readonly<Record<Reason, string>> = {
   'unit-missing': 'unit file missing',
   'unit-differs': 'unit file differs from the manifest',
   'manifest-removed': 'manifest removed',
+  'not-placed': 'not placed on this host any more',
   'unit-dropped': 'no longer part of the app',
   'new-socket': 'new socket',
   'socket-not-enabled': 'socket is not enabled',
@@ -37,7 +39,7 @@ export const REASON_TEXT: Readonly<Record<Reason, string>> = {
 };
 
 /** Why units of an app go away. */
-export type RemovalReason = 'manifest-removed' | 'unit-dropped';
+export type RemovalReason = 'manifest-removed' | 'not-placed' | 'unit-dropped';
 
 interface UnitActionBase<K extends string, R extends Reason> {
   readonly kind: K;

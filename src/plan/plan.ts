@@ -43,6 +43,8 @@ export interface PlanInput {
   readonly instance?: string;
   /** Apps that must not be converged now, and why (found by an adapter: a listen path that is not appsd's). */
   readonly refused?: ReadonlyMap<string, string>;
+  /** Apps whose manifest is valid but placed on other hosts: removed here, and the plan says why. */
+  readonly placedElsewhere?: ReadonlySet<string>;
 }
 
 const ACTIVE = new Set(['active', 'activating', 'reloading', 'deactivating']);
@@ -82,7 +84,7 @@ class Phases {
   }
 }
 
-export function plan({ desired, protectedApps, observed, instance, refused }: PlanInput): Plan {
+export function plan({ desired, protectedApps, observed, instance, refused, placedElsewhere }: PlanInput): Plan {
   const phases = new Phases();
   const results: AppResult[] = [];
   const inventoryApps: Record<string, InventoryApp> = {};
@@ -168,7 +170,7 @@ export function plan({ desired, protectedApps, observed, instance, refused }: Pl
       inventoryApps[name] = entry;
       continue;
     }
-    removeUnits(name, entry.units, 'manifest-removed', phases, observed, instance);
+    removeUnits(name, entry.units, placedElsewhere?.has(name) ? 'not-placed' : 'manifest-removed', phases, observed, instance);
     results.push({ app: name, outcome: 'removed' });
   }
 

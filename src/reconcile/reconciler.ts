@@ -7,6 +7,7 @@ import { StateStore } from '../fs/state-store.js';
 import { UnitDirectory } from '../fs/unit-dir.js';
 import { CheckCache, loadManifests, withLateProblems, type LoadResult } from '../manifest/load.js';
 import { nameFromFile } from '../manifest/normalize.js';
+import type { HostIdentity } from '../manifest/placement.js';
 import type { AppResult } from '../plan/actions.js';
 import { intentInventory, keptPorts, type Inventory } from '../plan/inventory.js';
 import { networkOwner, plan, type Plan } from '../plan/plan.js';
@@ -35,6 +36,8 @@ export interface ReconcilerSetup {
   readonly runtimeDir?: string;
   /** podman's networks, for apps that join one. */
   readonly podman?: PodmanPort;
+  /** This host: manifests placed elsewhere are skipped (removed here if they were applied). */
+  readonly host?: HostIdentity;
 }
 
 export interface PassPlan {
@@ -64,7 +67,7 @@ export interface Directories {
 
 export class Reconciler {
   /** A reconciler over the usual adapters for these directories. */
-  static forDirectories(dirs: Directories, renderOptions: RenderOptions, options: { readonly cache?: boolean } = {}): Reconciler {
+  static forDirectories(dirs: Directories, renderOptions: RenderOptions, options: { readonly cache?: boolean; readonly host?: HostIdentity | undefined } = {}): Reconciler {
     const cache = options.cache ?? false;
     const runtimeDir = renderOptions.scope === 'system' ? '/run' : process.env['XDG_RUNTIME_DIR'] || undefined;
     return new Reconciler({
@@ -75,6 +78,7 @@ export class Reconciler {
       cache,
       ...(runtimeDir !== undefined && { runtimeDir }),
       podman: new PodmanNetworks(renderOptions.podmanPath, networkOwner(renderOptions.instance)),
+      ...(options.host && { host: options.host }),
     });
   }
 
@@ -90,7 +94,7 @@ export class Reconciler {
 
   /** The plan against systemd's state, or against the unit directory alone when `systemd` is undefined. */
   async plan(systemd: SystemdPort | undefined): Promise<PassPlan> {
-    const load = loadManifests(await this.setup.manifests.read(), this.checks);
+    const load = loadManifests(await this.setup.manifests.read(), this.checks, this.setup.host);
     return this.planFor(load, await this.setup.state.read(), systemd);
   }
 
@@ -102,7 +106,7 @@ export class Reconciler {
       // A crashed appsd may have left temporary files: the lock says no
       // other appsd of this state directory is writing now.
       if (!options.dryRun) await Promise.all([this.setup.units.sweep(), state.sweep()]);
-      const load = loadManifests(await this.setup.manifests.read(), this.checks);
+      const load = loadManifests(await this.setup.manifests.read(), this.checks, this.setup.host);
       const inventory = await state.read();
       const planned = await this.planFor(load, inventory, systemd);
       if (options.dryRun) return planned;
@@ -146,7 +150,7 @@ export class Reconciler {
     return {
       load,
       desired: rendered.apps,
-      plan: plan({ desired: rendered.apps, protectedApps: protectedApps(load, inventory), observed, refused, ...(instance !== undefined && { instance }) }),
+      plan: plan({ desired: rendered.apps, protectedApps: protectedApps(load, inventory), placedElsewhere: new Set(load.skipped.map((s) => s.name)), observed, refused, ...(instance !== undefined && { instance }) }),
     };
   }
 

@@ -39,6 +39,13 @@ export interface PrivateManagerOptions {
    * namespace are visible to the host's podman too.
    */
   readonly shareNetns?: boolean;
+  /**
+   * A network namespace of its own, with only a loopback interface: several
+   * managers then each have their own 127.0.0.1, as hosts of a fleet do (the
+   * fleet tier). Reach it with `nsenter --target PID --net`; D-Bus and the
+   * status socket are unix sockets, reached by path as usual.
+   */
+  readonly ownNetwork?: boolean;
   readonly startTimeoutMs?: number;
 }
 
@@ -48,6 +55,7 @@ const CGROUP_ROOTS = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'];
 const LAUNCH = `
 set -e
 mount --make-private / 2>/dev/null || true
+if [ -n "$APPSD_OWN_NETWORK" ]; then ip link set lo up; fi
 mount -t tmpfs -o size=64m,mode=755 tmpfs /run/systemd
 mkdir /run/systemd/system
 # What PID 1 creates at boot and sandboxing settings (ProtectKernelTunables=,
@@ -178,7 +186,7 @@ export async function startPrivateManager(options: PrivateManagerOptions = {}): 
   const cgroup = `appsd-test-${root.slice('/tmp/appsd-'.length)}.slice`;
   const log = join(root, 'manager.log');
   const logFd = openSync(log, 'a');
-  const child = spawn('/usr/bin/unshare', ['--mount', '--propagation', 'unchanged', '--', '/bin/sh', '-c', LAUNCH], {
+  const child = spawn('/usr/bin/unshare', ['--mount', ...(options.ownNetwork ? ['--net'] : []), '--propagation', 'unchanged', '--', '/bin/sh', '-c', LAUNCH], {
     env: {
       PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin',
       ...dirs,
@@ -186,6 +194,7 @@ export async function startPrivateManager(options: PrivateManagerOptions = {}): 
       SYSTEMD_BIN: findSystemd()!,
       SYSTEMD_LOG_TARGET: 'console',
       SYSTEMD_LOG_COLOR: '0',
+      ...(options.ownNetwork && { APPSD_OWN_NETWORK: '1' }),
       ...(journald && { JOURNALD_BIN: journald, APPSD_JOURNALD_CGROUP: `${cgroup}/systemd-journald.service`, APPSD_LOG_DIR: logDir, APPSD_JOURNALD_CONF: journalConf }),
     },
     stdio: ['ignore', logFd, logFd],

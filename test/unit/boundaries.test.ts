@@ -1,4 +1,4 @@
-// The architecture as a test: the pure core (manifest/, render/, plan/,
+// The architecture as a test: the pure core (manifest/, render/, plan/, export/,
 // status/, unit/) imports nothing from the adapters and the layers above it,
 // and does no I/O of its own. docs/architecture.md draws the same picture.
 import test from 'ava';
@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
-const CORE = ['manifest', 'render', 'plan', 'status', 'unit'];
-const OUTSIDE_CORE = ['systemd', 'podman', 'controller', 'cli', 'fs', 'reconcile', 'sandbox', 'logs', 'metrics'];
+const CORE = ['manifest', 'render', 'plan', 'status', 'unit', 'export'];
+const OUTSIDE_CORE = ['systemd', 'podman', 'controller', 'cli', 'fs', 'reconcile', 'sandbox', 'logs', 'metrics', 'host'];
 // Node modules that do I/O. The exceptions, named: the manifest schema is
 // read once from the package's own schema file, and address.ts uses only
 // node:net's pure isIPv4/isIPv6.

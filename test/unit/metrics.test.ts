@@ -193,7 +193,7 @@ test('a scrape without systemd answers with the counters it has, and counts the 
   metrics.passFinished('failed', 3);
   metrics.reloaded();
   metrics.error('systemd');
-  const load = { manifests: [{ file: '/apps/a.yaml', name: 'a', diagnostics: [] }], apps: [], diagnostics: [] };
+  const load = { manifests: [{ file: '/apps/a.yaml', name: 'a', diagnostics: [] }], apps: [], diagnostics: [], skipped: [] };
   metrics.passFinished('invalid-manifests', 5, { load, desired: [] });
   const text = await metrics.scrape(undefined);
   t.regex(text, /^appsd_passes_total\{outcome="ok"\} 1$/m);

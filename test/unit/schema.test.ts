@@ -3,7 +3,7 @@
 // parsers in normalize.ts have the last word, and a more precise message).
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { DIAGNOSTIC_CODES, isDiagnosticCode } from '../../src/diagnostics.js';
+import { DIAGNOSTIC_CODES, EXPORT_DIAGNOSTIC_CODES, FLEET_DIAGNOSTIC_CODES, isDiagnosticCode } from '../../src/diagnostics.js';
 import { manifestSchema } from '../../src/manifest/schema.js';
 import { parseBackendAddress, parseListenAddress } from '../../src/manifest/address.js';
 import { parseHostPath, parseVolume } from '../../src/manifest/paths.js';
@@ -73,5 +73,5 @@ test('diagnostic codes: the schema uses only known ones, and docs/cli.md lists e
   for (const code of codes) t.true(isDiagnosticCode(code), `x-code ${code} is not a DiagnosticCode`);
   const doc = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
   const listed = /`code` is one of ([^.]*)/.exec(doc)![1]!.match(/`[a-z-]+`/g)!.map((c) => c.slice(1, -1));
-  t.deepEqual([...listed].sort(), [...DIAGNOSTIC_CODES].sort());
+  t.deepEqual([...listed].sort(), [...DIAGNOSTIC_CODES, ...EXPORT_DIAGNOSTIC_CODES, ...FLEET_DIAGNOSTIC_CODES].sort());
 });
