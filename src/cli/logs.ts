@@ -41,7 +41,7 @@ export async function logsCommand(locations: Locations, names: readonly string[]
   const inventory = await new StateStore(locations.stateDir).read();
   const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
   const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
-  for (const name of names) if (!known.includes(name)) throw new UsageError(unknownApp(name, known));
+  for (const name of names) if (!known.includes(name)) throw new UsageError(unknownApp(name, known, load.skipped));
   const units = [...new Set(names.flatMap((n) => unitsOf(n, manifests.get(n)?.app, inventory.apps[n])))];
   const source = journalSource(locations.scope);
   if (!source.ok) throw new InputError(source.problem);

@@ -127,8 +127,13 @@ function hostJson(locations: Locations): { name: string; labels: Record<string, 
   return locations.host ? { name: locations.host.name, labels: Object.fromEntries(locations.host.labels) } : null;
 }
 
-/** `no app is named "x" (did you mean "y"?)`, for every command that takes an app name. */
-export function unknownApp(name: string, known: readonly string[]): string {
+/**
+ * `no app is named "x" (did you mean "y"?)`, for every command that takes an
+ * app name; for an app placed on other hosts, that it does not run here.
+ */
+export function unknownApp(name: string, known: readonly string[], skipped: readonly SkippedManifest[] = []): string {
+  const elsewhere = skipped.find((s) => s.name === name);
+  if (elsewhere) return `"${name}" does not run on this host (${elsewhere.reason})`;
   const guess = closest(name.slice(0, 100), [...known]);
   // The name is the user's input: control characters shown escaped, and not 10 KB of it.
   const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}...` : name);
