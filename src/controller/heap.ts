@@ -32,12 +32,16 @@ export function leanHeap(): void {
 
 /**
  * After a pass: what the pass built and dropped is collected now, while the
- * controller is idle (15-25 ms with 1,000 apps), rather than left for V8 to
+ * controller is idle (30-50 ms with 1,000 apps), rather than left for V8 to
  * find when the heap is full (it keeps a grown heap). A pass that allocated
  * little (a few apps) skips it.
  */
 export function releaseAfterPass(): void {
   if (!collect || getHeapStatistics().used_heap_size < usedAfterRelease + RELEASE_AFTER_BYTES) return;
+  // Twice: the first collection frees what the pass dropped, the second
+  // finds its pages empty and gives them back (with 1,000 apps, after the
+  // applying pass: 52 MiB of heap kept with one, 25 with two; RSS 112 -> 86).
+  collect();
   collect();
   usedAfterRelease = getHeapStatistics().used_heap_size;
 }
