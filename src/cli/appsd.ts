@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { resolveLocations, UsageError } from './context.js';
-import { resolveHost } from '../host/identity.js';
+import { hostFilePath, resolveHost } from '../host/identity.js';
 import { EXIT_ERROR } from './exit-codes.js';
 import { InputError } from '../errors.js';
 import { parseTimespan } from '../manifest/timespan.js';
@@ -120,11 +120,15 @@ export async function main(argv: string[]): Promise<number> {
   for (const flag of ['lines', 'since', 'follow'] as const) if (values[flag] !== undefined && command !== 'logs') throw new UsageError(`--${flag} goes with logs`);
   if (values.metrics !== undefined && command !== 'watch') throw new UsageError('--metrics goes with watch');
   if (values.output !== undefined && command !== 'export') throw new UsageError('--output goes with export');
+  if (values.offline && command !== 'diff') throw new UsageError('--offline goes with diff');
+  if (values.json && command === 'export') throw new UsageError('export prints YAML: --json does not go with it');
   if (values.hosts !== undefined && command !== 'validate') throw new UsageError('--hosts goes with validate');
   if (values.hosts !== undefined && (values.host !== undefined || values['host-labels'] !== undefined)) throw new UsageError('--hosts checks every host of its file: it goes without --host and --host-labels');
   const dirs = resolveLocations(values);
-  // This host, for placement (docs/fleet.md). An export is for a cluster, not for this host.
-  const locations = command === 'export' || values.hosts !== undefined ? dirs : { ...dirs, host: resolveHost(values, dirs.scope) };
+  // This host, for placement (docs/fleet.md). An export is for a cluster, not for this host: it takes every manifest,
+  // unless --host or --host-labels picks one host's share of a fleet.
+  const exportsAll = command === 'export' && values.host === undefined && values['host-labels'] === undefined;
+  const locations = exportsAll || values.hosts !== undefined ? dirs : { ...dirs, host: await resolveHost(values, dirs.scope) };
   switch (command) {
     // Each command's modules load on demand: `appsd validate` need not load
     // D-Bus, chokidar and the controller, which was most of its start-up time.
@@ -181,8 +185,7 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./install.js')).installCommand(locations, {
         ...(values.pull !== undefined && { pull: values.pull }),
         ...(values.resync !== undefined && { resync: values.resync }),
-        ...(values.host !== undefined && { host: values.host }),
-        ...(values['host-labels'] !== undefined && { hostLabels: values['host-labels'] }),
+        ...((values.host !== undefined || values['host-labels'] !== undefined) && { hostFile: { path: hostFilePath(locations.scope), host: locations.host! } }),
       });
     case 'uninstall':
       if (rest.length) throw new UsageError('uninstall takes no arguments');

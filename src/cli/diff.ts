@@ -7,7 +7,8 @@ import type { SystemdManager } from '../systemd/manager.js';
 import type { Locations } from './context.js';
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { checkAppsDir } from './load-apps.js';
-import { displayDiagnostic, formatLoadDiagnostics, useColor } from './output.js';
+import { displayDiagnostic, displayPath, formatLoadDiagnostics, hostJson, useColor } from './output.js';
+import { formatLabels } from '../manifest/placement.js';
 import { connectManager } from './systemd.js';
 
 export interface DiffOptions {
@@ -23,7 +24,8 @@ export async function diffCommand(locations: Locations, options: DiffOptions): P
     const { load, plan } = pass;
     const failed = hasErrors(pass);
     if (options.json) {
-      const out = { ...(planToJSON(plan, locations.unitDir) as object), diagnostics: load.diagnostics.map(displayDiagnostic) };
+      const placement = locations.host ? { host: hostJson(locations.host), skipped: load.skipped.map((m) => ({ file: displayPath(m.file), app: m.name, reason: m.reason })) } : {};
+      const out = { ...(planToJSON(plan, locations.unitDir) as object), diagnostics: load.diagnostics.map(displayDiagnostic), ...placement };
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     } else {
       const problems = formatLoadDiagnostics(load);
@@ -31,6 +33,10 @@ export async function diffCommand(locations: Locations, options: DiffOptions): P
       const text = formatPlan(plan, { color: useColor(process.stdout), unitDir: locations.unitDir });
       if (text) process.stdout.write(text + '\n\n');
       process.stdout.write(`${summarizePlan(plan)}${failed ? '; some manifests or apps have errors (see above)' : ''}\n`);
+      // Which host this plan is for, when manifests are placed (a preview from a laptop says whose).
+      if (locations.host && load.skipped.length) {
+        process.stdout.write(`host ${locations.host.name}${locations.host.labels.size ? ` (${formatLabels(locations.host.labels)})` : ''}; not run here: ${load.skipped.map((m) => m.name).join(', ')}\n`);
+      }
     }
     return failed ? EXIT_ERROR : plan.actions.length ? EXIT_CHANGES : EXIT_OK;
   } finally {

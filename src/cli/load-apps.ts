@@ -4,7 +4,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import { readManifestSources } from '../fs/manifest-dir.js';
 import { unsafeOwnership } from '../fs/ownership.js';
 import { StateStore } from '../fs/state-store.js';
-import { loadManifests, withLateProblems, type LoadResult } from '../manifest/load.js';
+import { CheckCache, loadManifests, withLateProblems, type LoadResult } from '../manifest/load.js';
 import { EMPTY_INVENTORY, keptPorts } from '../plan/inventory.js';
 import { desiredUnits, type DesiredState } from '../render/desired.js';
 import { renderOptionsFor } from '../render/options.js';
@@ -27,12 +27,31 @@ export async function loadAppsDir(appsDir: string, host?: HostIdentity): Promise
  * @param shown false when the units are only checked (validate): rendered without this appsd's instance line.
  */
 export async function loadAndRender(locations: Locations, shown = true): Promise<{ load: LoadResult; desired: DesiredState }> {
-  const loaded = await loadAppsDir(locations.appsDir, locations.host);
+  return (await loadAndRenderFor(locations, [locations.host], shown))[0]!;
+}
+
+/**
+ * The same for each of several hosts (validate --hosts): the directory read
+ * once and each file checked once; only the rules across files and the
+ * rendering run per host.
+ */
+export async function loadAndRenderFor(locations: Locations, hosts: ReadonlyArray<HostIdentity | undefined>, shown = true): Promise<Array<{ load: LoadResult; desired: DesiredState }>> {
+  await checkAppsDir(locations.appsDir);
+  let sources;
+  try {
+    sources = await readManifestSources(locations.appsDir);
+  } catch (error) {
+    throw usageErrorFor(locations.appsDir, error);
+  }
+  const cache = new CheckCache();
   // Backend ports appsd allocated earlier are in its inventory: render with
   // them, so that render shows what apply would write.
   const inventory = await new StateStore(locations.stateDir).read().catch(() => EMPTY_INVENTORY);
-  const desired = desiredUnits(loaded.apps, renderOptionsFor(locations.scope, shown ? locations.stateDir : undefined), keptPorts(inventory));
-  return { load: withLateProblems(loaded, desired.failures), desired };
+  return hosts.map((host) => {
+    const loaded = loadManifests(sources, cache, host);
+    const desired = desiredUnits(loaded.apps, renderOptionsFor(locations.scope, shown ? locations.stateDir : undefined), keptPorts(inventory));
+    return { load: withLateProblems(loaded, desired.failures), desired };
+  });
 }
 
 /**

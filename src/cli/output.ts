@@ -3,6 +3,7 @@
 import { isAbsolute, relative } from 'node:path';
 import { formatDiagnostic, formatDiagnosticLine, type Diagnostic } from '../diagnostics.js';
 import type { LoadResult } from '../manifest/load.js';
+import type { HostIdentity } from '../manifest/placement.js';
 
 /** Paths inside the working directory print relative to it, like a compiler's. */
 export function displayPath(file: string, cwd = process.cwd()): string {
@@ -24,6 +25,11 @@ export function formatLoadDiagnostics(result: LoadResult, frames = true): string
     }
   }
   return blocks.join('\n');
+}
+
+/** A host as the JSON outputs give it (validate, status, diff). */
+export function hostJson(host: HostIdentity): { name: string; labels: Record<string, string> } {
+  return { name: host.name, labels: Object.fromEntries(host.labels) };
 }
 
 export function plural(n: number, word: string): string {

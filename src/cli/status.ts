@@ -23,7 +23,7 @@ import { appUnitNames, unitRole } from '../unit/names.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
-import { displayPath, useColor } from './output.js';
+import { displayPath, hostJson, useColor } from './output.js';
 import { UsageError } from './context.js';
 import { connectManager } from './systemd.js';
 
@@ -36,7 +36,7 @@ export async function statusCommand(locations: Locations, json: boolean, only?: 
   if (only !== undefined && !known.includes(only)) {
     const elsewhere = skipped.find((s) => s.name === only);
     if (!elsewhere) throw new UsageError(unknownApp(only, [...known, ...skipped.map((s) => s.name)]));
-    if (json) process.stdout.write(JSON.stringify({ apps: [], skipped: [skippedJson(elsewhere)], host: hostJson(locations) }, null, 2) + '\n');
+    if (json) process.stdout.write(JSON.stringify({ apps: [], skipped: [skippedJson(elsewhere)], host: locations.host ? hostJson(locations.host) : null }, null, 2) + '\n');
     else process.stdout.write(`${only}: not run on this host (${elsewhere.reason}); ${displayPath(elsewhere.file)}\n`);
     return EXIT_OK;
   }
@@ -101,7 +101,7 @@ export async function statusCommand(locations: Locations, json: boolean, only?: 
     const installed = await installedController(locations, manager);
     const invalid = apps.some((a) => !a.valid);
     if (json) {
-      const placement = locations.host ? { host: hostJson(locations), skipped: skipped.map(skippedJson) } : {};
+      const placement = locations.host ? { host: hostJson(locations.host), skipped: skipped.map(skippedJson) } : {};
       process.stdout.write(JSON.stringify({ apps, controller: controller ?? null, installed: installed ?? null, ...placement }, null, 2) + '\n');
     } else if (only !== undefined) {
       process.stdout.write(formatApp(apps[0]!, useColor(process.stdout)) + '\n');
@@ -123,9 +123,6 @@ function skippedJson(s: SkippedManifest): { app: string; file: string; reason: s
   return { app: s.name, file: displayPath(s.file), reason: s.reason };
 }
 
-function hostJson(locations: Locations): { name: string; labels: Record<string, string> } | null {
-  return locations.host ? { name: locations.host.name, labels: Object.fromEntries(locations.host.labels) } : null;
-}
 
 /**
  * `no app is named "x" (did you mean "y"?)`, for every command that takes an

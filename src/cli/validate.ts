@@ -1,15 +1,14 @@
 // `appsd validate`: every problem in every manifest, at its place, in one run;
 // with --hosts FILE, for every host of a fleet at once.
-import { readFileSync } from 'node:fs';
 import { compareDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { InputError } from '../errors.js';
-import { parseFleetFile } from '../host/identity.js';
-import type { LoadResult } from '../manifest/load.js';
+import { readFleetFile } from '../host/identity.js';
+import type { LoadResult, SkippedManifest } from '../manifest/load.js';
 import { formatLabels, type HostIdentity } from '../manifest/placement.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
-import { loadAndRender } from './load-apps.js';
-import { displayDiagnostic, displayPath, formatLoadDiagnostics, plural } from './output.js';
+import { loadAndRender, loadAndRenderFor } from './load-apps.js';
+import { displayDiagnostic, displayPath, formatLoadDiagnostics, hostJson, plural } from './output.js';
 
 export async function validateCommand(locations: Locations, json: boolean, fleetFile?: string): Promise<number> {
   if (fleetFile !== undefined) return validateFleet(locations, json, fleetFile);
@@ -52,15 +51,15 @@ function summary(result: LoadResult, locations: Locations): string {
  * some hosts only says which; a manifest no host runs is a warning.
  */
 async function validateFleet(locations: Locations, json: boolean, fleetFile: string): Promise<number> {
-  let text: string;
+  let hosts: HostIdentity[];
   try {
-    text = readFileSync(fleetFile, 'utf8');
+    hosts = await readFleetFile(fleetFile);
   } catch (error) {
-    throw new InputError(`--hosts: ${fleetFile}: ${(error as Error).message}`);
+    if (error instanceof InputError) throw new InputError(`--hosts: ${error.message}`);
+    throw error;
   }
-  const hosts = parseFleetFile(text, fleetFile);
-  const results: Array<{ host: HostIdentity; load: LoadResult }> = [];
-  for (const host of hosts) results.push({ host, load: (await loadAndRender({ ...locations, host }, false)).load });
+  const loads = await loadAndRenderFor(locations, hosts, false);
+  const results = hosts.map((host, i) => ({ host, load: loads[i]!.load }));
 
   // Each diagnostic once, with the hosts that see it (all of them: none named).
   const seen = new Map<string, { d: Diagnostic; text: string | undefined; hosts: string[] }>();
@@ -75,13 +74,13 @@ async function validateFleet(locations: Locations, json: boolean, fleetFile: str
   }
   // A manifest every host skips is placed nowhere in this fleet (an invalid
   // one is in every host's picture, so it is never counted here).
-  const skippedBy = new Map<string, { name: string; hosts: number }>();
-  for (const { load } of results) for (const s of load.skipped) skippedBy.set(s.file, { name: s.name, hosts: (skippedBy.get(s.file)?.hosts ?? 0) + 1 });
-  for (const [file, { name, hosts: n }] of skippedBy) {
+  const skippedBy = new Map<string, { skipped: SkippedManifest; hosts: number }>();
+  for (const { load } of results) for (const s of load.skipped) skippedBy.set(s.file, { skipped: s, hosts: (skippedBy.get(s.file)?.hosts ?? 0) + 1 });
+  for (const [file, { skipped: s, hosts: n }] of skippedBy) {
     if (n < hosts.length) continue;
     seen.set(JSON.stringify([file, 'nowhere']), {
-      d: { file, line: 1, column: 1, severity: 'warning', code: 'placed-nowhere', message: `app "${name}" is placed on none of the hosts in ${displayPath(fleetFile)}` },
-      text: undefined,
+      d: { file, ...s.at, severity: 'warning', code: 'placed-nowhere', message: `app "${s.name}" is placed on none of the hosts in ${displayPath(fleetFile)}` },
+      text: s.text,
       hosts: hosts.map((h) => h.name),
     });
   }
@@ -116,8 +115,4 @@ async function validateFleet(locations: Locations, json: boolean, fleetFile: str
     process.stdout.write(errors.length ? `${plural(errors.length, 'problem')} across ${plural(hosts.length, 'host')}\n` : `every host valid (${plural(hosts.length, 'host')})\n`);
   }
   return errors.length ? EXIT_ERROR : EXIT_OK;
-}
-
-function hostJson(host: HostIdentity): { name: string; labels: Record<string, string> } {
-  return { name: host.name, labels: Object.fromEntries(host.labels) };
 }

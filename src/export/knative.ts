@@ -79,8 +79,8 @@ export function knativeService(app: App): KnativeExport {
     name: CONTAINER_NAME,
     image: runtime.image,
     // The entrypoint is the program (Kubernetes' command), command its arguments (args).
-    ...(runtime.entrypoint && { command: runtime.entrypoint }),
-    ...(runtime.command && { args: runtime.command }),
+    ...(runtime.entrypoint && { command: runtime.entrypoint.map(literal) }),
+    ...(runtime.command && { args: runtime.command.map(literal) }),
     ...(runtime.workingDirectory !== undefined && { workingDir: runtime.workingDirectory }),
     ports: [{ containerPort }],
     ...(env.env.length > 0 && { env: env.env }),
@@ -141,6 +141,16 @@ function servingListener(app: App, problem: Report): Listener | undefined {
   return serving;
 }
 
+/**
+ * A value as Kubernetes must see it to pass it on as written: in a
+ * container's command, args and env values it expands $(VAR) and turns $$
+ * into $, where podman passes every character as it is. Each $ doubled
+ * reads back as itself (`$$` -> `$`, `$(A)` stays `$(A)`).
+ */
+export function literal(value: string): string {
+  return value.replaceAll('$', '$$$$');
+}
+
 /** The path of a listen entry: a lone entry may be written without a list. */
 function listenPath(app: App, i: number): Path {
   return app.listen.length === 1 ? ['listen'] : ['listen', i];
@@ -151,7 +161,7 @@ function environment(runtime: ContainerRuntime, problem: Report): { env: EnvVar[
   const env: EnvVar[] = [];
   for (const [name, value] of runtime.env) {
     if (RESERVED_ENV.has(name)) problem(['container', 'env', name], reserved(name), true);
-    else env.push({ name, value });
+    else env.push({ name, value: literal(value) });
   }
   runtime.secrets.forEach((secret, i) => {
     if (secret.as !== 'env') return;

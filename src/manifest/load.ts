@@ -25,6 +25,8 @@ export interface LoadedManifest {
   readonly diagnostics: Diagnostic[];
   /** The text, for code frames; undefined if the file could not be read. */
   readonly text?: string;
+  /** For an invalid manifest: the names its `needs:` lists, as far as they could be read. */
+  readonly needs?: readonly string[];
 }
 
 export interface LoadResult {
@@ -42,6 +44,9 @@ export interface SkippedManifest {
   readonly file: string;
   readonly name: string;
   readonly reason: string;
+  /** Where its placement is written (hosts:, else placement:), and the text, for a code frame. */
+  readonly at: Span;
+  readonly text?: string;
 }
 
 export interface Working {
@@ -96,18 +101,23 @@ function loadAll(sources: readonly ManifestSource[], cache: CheckCache | undefin
   const working = host
     ? all.filter((w) => {
         const reason = w.app && whyNotPlaced(w.app.placement, host);
-        if (reason) skipped.push({ file: w.file, name: w.app!.name, reason });
+        if (reason) skipped.push({ file: w.file, name: w.app!.name, reason, at: w.located!.locate([w.app!.placement?.hosts ? 'hosts' : 'placement']), ...(w.text !== undefined && { text: w.text }) });
         return !reason;
       })
     : all;
   checkAcrossApps(working, new Map(skipped.map((m) => [m.name, m])));
-  const manifests = working.map(({ file, text, app, name, diagnostics }) => ({
-    file,
-    diagnostics: diagnostics.sort(compareDiagnostics),
-    ...(text !== undefined && { text }),
-    ...(app && !diagnostics.some((d) => d.severity === 'error') && { app }),
-    ...(name !== undefined && { name }),
-  }));
+  const manifests = working.map(({ file, text, app, name, diagnostics, located }) => {
+    const valid = app && !diagnostics.some((d) => d.severity === 'error');
+    return {
+      file,
+      diagnostics: diagnostics.sort(compareDiagnostics),
+      ...(text !== undefined && { text }),
+      ...(valid && { app }),
+      ...(name !== undefined && { name }),
+      // An invalid manifest keeps its units, and so must what it needs.
+      ...(!valid && located?.needPaths.length && { needs: located.needPaths.map(([n]) => n) }),
+    };
+  });
   const apps = manifests.flatMap((m) => (m.app ? [m.app] : [])).sort((a, b) => (a.name < b.name ? -1 : 1));
   return { manifests, apps, diagnostics: manifests.flatMap((m) => m.diagnostics), skipped };
 }
@@ -155,7 +165,7 @@ function locateForCrossChecks(parsed: ParsedManifest, data: Record<string, unkno
   const needPaths: Array<[string, Path]> = Array.isArray(needs)
     ? needs.flatMap((n, i): Array<[string, Path]> => (typeof n === 'string' ? [[n, ['needs', i]]] : []))
     : typeof needs === 'string' ? [[needs, ['needs']]] : [];
-  const paths: Path[] = [[], ['name'], ['listen'], ['backend'], ['needs'], ...(Array.isArray(listen) ? listen.map((_, i) => ['listen', i]) : []), ...needPaths.map(([, p]) => p)];
+  const paths: Path[] = [[], ['name'], ['listen'], ['backend'], ['needs'], ['hosts'], ['placement'], ...(Array.isArray(listen) ? listen.map((_, i) => ['listen', i]) : []), ...needPaths.map(([, p]) => p)];
   const spans = new Map<string, Span>();
   for (const p of paths) spans.set(p.join('\0'), parsed.locate(p));
   return {
@@ -264,7 +274,7 @@ function checkNeeds(all: Working[], elsewhere: ReadonlyMap<string, SkippedManife
   for (const w of withApp) {
     for (const [need, path] of w.located!.needPaths) {
       if (need === w.app!.name) report(w, path, 'unknown-need', `an app cannot need itself`);
-      else if (elsewhere.has(need)) {
+      else if (!byName.has(need) && elsewhere.has(need)) {
         report(w, path, 'unknown-need', `"${need}" does not run on this host (${elsewhere.get(need)!.reason}): an app and what it needs run on the same host`);
       } else if (!byName.has(need)) {
         const guess = closest(need, names);

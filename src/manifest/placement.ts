@@ -23,8 +23,7 @@ export function placedOn(placement: Placement | undefined, host: HostIdentity): 
 /** Why `host` does not run an app placed so, for status and diagnostics; undefined when it does. */
 export function whyNotPlaced(placement: Placement | undefined, host: HostIdentity): string | undefined {
   if (!placement) return undefined;
-  const name = host.name.toLowerCase();
-  if (placement.hosts && !placement.hosts.some((h) => h.toLowerCase() === name)) {
+  if (placement.hosts && !placement.hosts.some((h) => sameHostName(h, host.name))) {
     return `placed on ${list(placement.hosts)}; this host is ${host.name}`;
   }
   for (const [key, value] of placement.labels ?? []) {
@@ -32,6 +31,17 @@ export function whyNotPlaced(placement: Placement | undefined, host: HostIdentit
     if (has !== value) return `placed where ${key}=${value}; this host has ${has === undefined ? `no ${key} label` : `${key}=${has}`}`;
   }
   return undefined;
+}
+
+/**
+ * A name in `hosts:` names this host when it is the host's name, in any case,
+ * or its short name: `web-1` names a host whose name is web-1.example.com
+ * (machines often report their fully qualified name).
+ */
+export function sameHostName(written: string, host: string): boolean {
+  const a = written.toLowerCase();
+  const b = host.toLowerCase();
+  return a === b || (!a.includes('.') && b.startsWith(`${a}.`));
 }
 
 /** "a, b and 2 more": short enough for one line. */

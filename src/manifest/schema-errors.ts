@@ -152,6 +152,8 @@ function explain(e: ErrorObject): SchemaProblem {
       return at(`has more than ${String(params['limit'])} items`);
     case 'maxProperties':
       return at(`has more than ${String(params['limit'])} entries`);
+    case 'minProperties':
+      return at(`needs at least ${String(params['limit'])} entr${params['limit'] === 1 ? 'y' : 'ies'}`);
     case 'oneOf':
     case 'anyOf':
       if (e.keyword === 'oneOf' && path.length === 0 && isRecord(e.data) && 'container' in e.data && 'exec' in e.data) {

@@ -1,6 +1,6 @@
 // Parsing one manifest's text into a YAML document, and mapping document paths
 // back to line:column. Pure: the caller reads the file.
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node, type Pair } from 'yaml';
 import type { Diagnostic, DiagnosticCode } from '../diagnostics.js';
 
 /** A path into the manifest: map keys and sequence indexes. */
@@ -63,6 +63,14 @@ export function parseManifest(file: string, text: string): ParsedManifest {
     report(spanAt(0, 0), 'empty-manifest', 'the manifest is empty: an app needs at least `listen` and a `container` or `exec` backend');
     return result(undefined);
   }
+  // An alias with no anchor before it: at its place (toJS would only throw).
+  const before = diagnostics.length;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) === undefined) report(spanAt(node.range?.[0] ?? 0, node.range?.[1] ?? 0), 'yaml-syntax', `*${node.source} refers to no anchor: an alias needs &${node.source} before it`);
+    },
+  });
+  if (diagnostics.length > before) return result(undefined);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });

@@ -45,6 +45,8 @@ export interface PlanInput {
   readonly refused?: ReadonlyMap<string, string>;
   /** Apps whose manifest is valid but placed on other hosts: removed here, and the plan says why. */
   readonly placedElsewhere?: ReadonlySet<string>;
+  /** Why a protected app whose own manifest is fine is kept (an app that is kept needs it). */
+  readonly keptReasons?: ReadonlyMap<string, string>;
 }
 
 const ACTIVE = new Set(['active', 'activating', 'reloading', 'deactivating']);
@@ -84,7 +86,7 @@ class Phases {
   }
 }
 
-export function plan({ desired, protectedApps, observed, instance, refused, placedElsewhere }: PlanInput): Plan {
+export function plan({ desired, protectedApps, observed, instance, refused, placedElsewhere, keptReasons }: PlanInput): Plan {
   const phases = new Phases();
   const results: AppResult[] = [];
   const inventoryApps: Record<string, InventoryApp> = {};
@@ -166,7 +168,7 @@ export function plan({ desired, protectedApps, observed, instance, refused, plac
   for (const [name, entry] of Object.entries(observed.inventory.apps).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (desiredNames.has(name)) continue;
     if (protectedApps.has(name)) {
-      results.push({ app: name, outcome: 'kept', error: 'its manifest is invalid, its units stay as last applied' });
+      results.push({ app: name, outcome: 'kept', error: keptReasons?.get(name) ?? 'its manifest is invalid, its units stay as last applied' });
       inventoryApps[name] = entry;
       continue;
     }

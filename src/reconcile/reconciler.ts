@@ -150,7 +150,7 @@ export class Reconciler {
     return {
       load,
       desired: rendered.apps,
-      plan: plan({ desired: rendered.apps, protectedApps: protectedApps(load, inventory), placedElsewhere: new Set(load.skipped.map((s) => s.name)), observed, refused, ...(instance !== undefined && { instance }) }),
+      plan: plan({ desired: rendered.apps, ...keptApps(load, inventory), placedElsewhere: new Set(load.skipped.map((s) => s.name)), observed, refused, ...(instance !== undefined && { instance }) }),
     };
   }
 
@@ -210,14 +210,36 @@ export class Reconciler {
  * Apps whose manifest is present but invalid keep their last applied units:
  * matched by name, or by manifest path when the name itself is unreadable.
  */
-export function protectedApps(load: LoadResult, inventory: Inventory): Set<string> {
+export function protectedApps(load: LoadResult, inventory: Inventory): { names: Set<string>; reasons: Map<string, string> } {
   const names = new Set<string>();
+  const needs = new Map<string, readonly string[]>();
   for (const m of load.manifests) {
     if (m.app) continue;
-    names.add(m.name ?? nameFromFile(m.file));
-    for (const [name, entry] of Object.entries(inventory.apps)) if (entry.manifest === m.file) names.add(name);
+    const name = m.name ?? nameFromFile(m.file);
+    names.add(name);
+    if (m.needs) needs.set(name, m.needs);
+    for (const [applied, entry] of Object.entries(inventory.apps)) if (entry.manifest === m.file) names.add(applied);
   }
-  return names;
+  // What a kept app needs stays too, whatever became of its manifest (deleted,
+  // placed on another host): the kept units Require= it, and would not start
+  // without it. Transitively, as far as the kept apps' manifests say.
+  const reasons = new Map<string, string>();
+  const desired = new Set(load.apps.map((a) => a.name));
+  const queue = [...names];
+  for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+    for (const need of needs.get(name) ?? []) {
+      if (names.has(need) || desired.has(need) || !inventory.apps[need]) continue;
+      names.add(need);
+      reasons.set(need, `${name} keeps its last applied units and needs it: it stays as last applied too`);
+      queue.push(need);
+    }
+  }
+  return { names, reasons };
+}
+
+function keptApps(load: LoadResult, inventory: Inventory): { protectedApps: Set<string>; keptReasons: Map<string, string> } {
+  const { names, reasons } = protectedApps(load, inventory);
+  return { protectedApps: names, keptReasons: reasons };
 }
 
 async function portIsFree(port: number): Promise<boolean> {

@@ -30,7 +30,7 @@ test('validate --hosts: every host checked as it would check itself; two apps on
   const bad = await runCli(['validate', '--apps-dir', dir, '--hosts', fleet]);
   t.is(bad.code, 2, bad.stdout);
   t.true(bad.stdout.includes(`${join(dir, 'metrics.yaml')}:2:9: listen: 127.0.0.1:8080 collides with the listen address 127.0.0.1:8080 of app "web" (web.yaml) (on host web-2)`), bad.stdout);
-  t.true(bad.stdout.includes(`${join(dir, 'lost.yaml')}:1:1: warning: app "lost" is placed on none of the hosts in ${fleet}`), bad.stdout);
+  t.true(bad.stdout.includes(`${join(dir, 'lost.yaml')}:1:12: warning: app "lost" is placed on none of the hosts in ${fleet}`), bad.stdout);
   t.regex(bad.stdout, /^web-2 \(role=edge\): runs everywhere; 2 invalid manifests$/m);
   t.notRegex(bad.stdout, /"metrics" is placed on none/);
   const json = JSON.parse((await runCli(['validate', '--json', '--apps-dir', dir, '--hosts', fleet])).stdout) as { valid: boolean; hosts: Array<{ name: string; apps: string[] }>; diagnostics: Array<{ code: string; hosts: string[] }> };
@@ -50,6 +50,10 @@ test('validate and diff --offline for any host, from anywhere: the host by flags
   t.is(diff.code, 1, diff.stdout + diff.stderr);
   t.regex(diff.stdout, /\+\+\+ .*appsd-admin\.socket/);
   t.notRegex(diff.stdout, /appsd-web/);
+  t.regex(diff.stdout, /^host db-1 \(role=db\); not run here: web$/m);
+  const diffJson = JSON.parse((await runCli(['diff', '--offline', '--json', '--apps-dir', dir, '--state-dir', state, '--unit-dir', join(state, 'units'), '--host', 'db-1', '--host-labels', 'role=db'])).stdout) as { host: unknown; skipped: Array<{ app: string }> };
+  t.deepEqual(diffJson.host, { name: 'db-1', labels: { role: 'db' } });
+  t.deepEqual(diffJson.skipped.map((s) => s.app), ['web']);
   // host.yaml, where a user's appsd looks for it ($XDG_CONFIG_HOME/appsd).
   const config = mkdtempSync(join(tmpdir(), 'appsd-config-'));
   mkdirSync(join(config, 'appsd'));
@@ -62,7 +66,7 @@ test('validate and diff --offline for any host, from anywhere: the host by flags
   writeFileSync(join(config, 'appsd', 'host.yaml'), 'labels: role=db\n');
   const badFile = await runCli(['validate', '--apps-dir', dir], { env: { XDG_CONFIG_HOME: config } });
   t.is(badFile.code, 2);
-  t.is(badFile.stderr, `appsd: ${join(config, 'appsd', 'host.yaml')}: labels: must be a mapping of labels to values ({role: edge})\n`);
+  t.is(badFile.stderr, `appsd: ${join(config, 'appsd', 'host.yaml')}:1:9: labels: must be a mapping of labels to values ({role: edge})\n`);
 });
 
 test('placement flags: bad values and misplaced flags are usage errors', async (t) => {

@@ -229,12 +229,18 @@ function registerTests() {
   test.serial('install runs the controller under systemd; uninstall removes it', async (t) => {
     const w = workspace(t);
     const m = t.context.manager;
-    const install = await w.appsd('install', '--resync', '1min');
+    // --host-labels goes into host.yaml, which the controller and every command here then read.
+    const install = await w.appsd('install', '--resync', '1min', '--host-labels', 'role=edge');
     t.is(install.code, 0, install.stdout + install.stderr);
+    const hostFile = join(m.env['XDG_CONFIG_HOME']!, 'appsd', 'host.yaml');
+    t.teardown(() => rmSync(hostFile, { force: true }));
+    t.true(install.stdout.includes(`wrote ${hostFile}: this host is `), install.stdout);
+    t.regex(readFileSync(hostFile, 'utf8'), /^labels:\n {2}"role": "edge"$/m);
+    t.notRegex(readFileSync(join(w.unitDir, 'appsd.service'), 'utf8'), /--host/);
     t.regex(install.stderr, /the service will run .*dist\/cli\/main\.js, from this checkout: moving, deleting or rebuilding it stops the controller/);
     t.is(await activeState(m, 'appsd.service'), 'active', 'ready: its first pass is done');
     t.is(await systemctl(m, 'is-enabled', 'appsd.service'), 'enabled');
-    w.write('i.yaml', execApp(18440, 18441, 'installed'));
+    w.write('i.yaml', `placement: {role: edge}\n${execApp(18440, 18441, 'installed')}`);
     await convergedWithin(answers(18440, 'installed'), 5000, 'the controller to apply the new manifest');
     const mainPid = Number(await systemctl(m, 'show', '-p', 'MainPID', '--value', 'appsd.service'));
     const status = JSON.parse((await w.appsd('status', '--json')).stdout);

@@ -286,13 +286,28 @@ test('a container port the queue-proxy uses is refused, also when a listen entry
   t.is(service('listen: "8080 -> 81"\ncontainer: {image: x, port: 80}\n').spec.template.spec.containers[0].ports[0].containerPort, 81);
 });
 
+/** What Kubernetes makes of a container's command, args or env value: $(VAR) expanded from `vars`, $$ as $. */
+function kubernetesExpands(value: string, vars: Record<string, string>): string {
+  return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m: string, name?: string) => (m === '$$' ? '$' : name !== undefined && name in vars ? vars[name]! : m));
+}
+
+test('$ reaches the process as written: Kubernetes would expand $(VAR) and $$ in command, args and env values, so each $ is doubled', (t) => {
+  const tricky = ['echo pid $$ and $(A)', '$(A)-suffix', 'cost $$5', '$HOME', 'end$', '$$$(A)'];
+  const object = service(`listen: 8080\ncontainer:\n  image: x\n  port: 80\n  entrypoint: ${JSON.stringify(tricky)}\n  command: ${JSON.stringify(tricky)}\n  env: {A: secret-a, B: ${JSON.stringify(tricky[0])}}\n`);
+  const c = checkValid(t, object)['spec'].template.spec.containers[0];
+  const vars = { A: 'secret-a' };
+  t.deepEqual(c.command.map((v: string) => kubernetesExpands(v, vars)), tricky);
+  t.deepEqual(c.args.map((v: string) => kubernetesExpands(v, vars)), tricky);
+  t.deepEqual(c.env.map((e: { name: string; value: string }) => [e.name, kubernetesExpands(e.value, vars)]), [['A', 'secret-a'], ['B', tricky[0]]]);
+});
+
 test('hostile values reach the YAML exactly: newlines, quotes, YAML 1.1 words, control and separator characters', (t) => {
   const values = ['a\nExecStart=/bin/sh', 'say "hi" and \'bye\'', 'yes', 'NO', 'on', '0o17', '012', '1:20', '~', 'null', '', ' lead', 'trail ', '- item', '# not a comment', 'a: b', 'key:', '---', '...', '\r\n', 'x\u2028y', 'x\u0085y', '\ufeffbom', 'del\u007f', 'c1\u0090', 'tab\there', '%x', '@x', '!tag', '&anchor', '*alias', '{a: 1}', '[1]', '  indented\nblock', 'block\n  text\n', '\\backslash'];
   const env = values.map((v, i) => `    V${i}: ${JSON.stringify(v)}`).join('\n');
   const object = service(`listen: 8080\ncontainer:\n  image: x\n  port: 80\n  env:\n${env}\n  command: ${JSON.stringify(values)}\n`);
   const read = checkValid(t, object);
-  t.deepEqual(read['spec'].template.spec.containers[0].args, values);
-  t.deepEqual(Object.fromEntries(read['spec'].template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value])), Object.fromEntries(values.map((v, i) => [`V${i}`, v])));
+  t.deepEqual(read['spec'].template.spec.containers[0].args.map((v: string) => kubernetesExpands(v, {})), values);
+  t.deepEqual(Object.fromEntries(read['spec'].template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, kubernetesExpands(e.value, {})])), Object.fromEntries(values.map((v, i) => [`V${i}`, v])));
   // An env var named NO is no boolean to a YAML 1.1 reader.
   t.is(scalarStyle('NO'), 'QUOTE_DOUBLE');
   // A file name with a newline cannot end the provenance comment.
@@ -348,8 +363,8 @@ test('the golden real apps export once their host-bound parts are gone', (t) => 
   const read = checkValid(t, service(forge), 'forge');
   t.like(read['spec'].template.spec.containers[0], {
     command: ['/usr/bin/entry', '--mode=a b'],
-    args: ['serve', '100%', '$HOME'],
-    env: [{ name: 'GREETING', value: 'hi $USER 50%' }, { name: 'FORGE_TOKEN', valueFrom: { secretKeyRef: { name: 'forge-token', key: 'forge-token' } } }],
+    args: ['serve', '100%', '$$HOME'],
+    env: [{ name: 'GREETING', value: 'hi $$USER 50%' }, { name: 'FORGE_TOKEN', valueFrom: { secretKeyRef: { name: 'forge-token', key: 'forge-token' } } }],
     imagePullPolicy: 'Always',
     resources: { limits: { memory: '1Gi', cpu: '2' } },
   });

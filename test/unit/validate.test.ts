@@ -148,6 +148,8 @@ test('empty files, non-mappings and alias bombs give a clear error', (t) => {
   const [bomb] = errors(levels.join('\n') + '\n');
   t.true(Date.now() - started < 2000, 'no hang');
   t.regex(bomb!, /^app\.yaml:1:1: the YAML expands too many aliases/);
+  // An alias with no anchor is a mistake at its place, not an alias bomb.
+  t.deepEqual(errors('listen: 8080\nexec: {command: [*cmd]}\n'), ['app.yaml:2:18: *cmd refers to no anchor: an alias needs &cmd before it']);
 });
 
 test('problems across files: names, listen addresses, backends, listen against backend', (t) => {
