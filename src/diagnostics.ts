@@ -33,7 +33,7 @@ export const FLEET_DIAGNOSTIC_CODES = ['placed-nowhere'] as const;
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number] | (typeof EXPORT_DIAGNOSTIC_CODES)[number] | (typeof FLEET_DIAGNOSTIC_CODES)[number];
 
 /** A code that checking manifests emits (the schema's x-code must be one). */
-export function isDiagnosticCode(code: unknown): code is DiagnosticCode {
+export function isDiagnosticCode(code: unknown): code is (typeof DIAGNOSTIC_CODES)[number] {
   return (DIAGNOSTIC_CODES as readonly unknown[]).includes(code);
 }
 

@@ -21,7 +21,7 @@ import { appUnitNames } from '../unit/names.js';
 import { UsageError, type Locations } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
-import { unknownApp } from './status.js';
+import { notAnAppHere } from './status.js';
 import { connectManager } from './systemd.js';
 
 export type Act = 'restart' | 'stop' | 'start';
@@ -31,7 +31,7 @@ export async function actCommand(act: Act, locations: Locations, name: string, n
   const inventory = await new StateStore(locations.stateDir).read();
   const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
   const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
-  if (!known.includes(name)) throw new UsageError(unknownApp(name, known, load.skipped));
+  if (!known.includes(name)) throw notAnAppHere(name, known, load.skipped);
   const entry = inventory.apps[name];
   if (!entry) throw new UsageError(`${name} is not applied yet: run appsd apply first`);
   const app = manifests.get(name)?.app;

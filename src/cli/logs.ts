@@ -17,7 +17,7 @@ import { UsageError, type Locations } from './context.js';
 import { EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
 import { useColor } from './output.js';
-import { unknownApp } from './status.js';
+import { notAnAppHere } from './status.js';
 
 /** Lines shown without -n or --since. */
 export const DEFAULT_LINES = 50;
@@ -41,7 +41,7 @@ export async function logsCommand(locations: Locations, names: readonly string[]
   const inventory = await new StateStore(locations.stateDir).read();
   const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
   const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
-  for (const name of names) if (!known.includes(name)) throw new UsageError(unknownApp(name, known, load.skipped));
+  for (const name of names) if (!known.includes(name)) throw notAnAppHere(name, known, load.skipped);
   const units = [...new Set(names.flatMap((n) => unitsOf(n, manifests.get(n)?.app, inventory.apps[n])))];
   const source = journalSource(locations.scope);
   if (!source.ok) throw new InputError(source.problem);

@@ -25,6 +25,7 @@ import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
 import { displayPath, hostJson, useColor } from './output.js';
 import { UsageError } from './context.js';
+import { InputError } from '../errors.js';
 import { connectManager } from './systemd.js';
 
 export async function statusCommand(locations: Locations, json: boolean, only?: string): Promise<number> {
@@ -125,12 +126,18 @@ function skippedJson(s: SkippedManifest): { app: string; file: string; reason: s
 
 
 /**
- * `no app is named "x" (did you mean "y"?)`, for every command that takes an
- * app name; for an app placed on other hosts, that it does not run here.
+ * An app name from the command line that is no app here: for an app placed
+ * on other hosts, that it does not run here (not a usage mistake: no hint to
+ * --help); otherwise `no app is named "x" (did you mean "y"?)`.
  */
-export function unknownApp(name: string, known: readonly string[], skipped: readonly SkippedManifest[] = []): string {
+export function notAnAppHere(name: string, known: readonly string[], skipped: readonly SkippedManifest[]): Error {
   const elsewhere = skipped.find((s) => s.name === name);
-  if (elsewhere) return `"${name}" does not run on this host (${elsewhere.reason})`;
+  if (elsewhere) return new InputError(`"${name}" does not run on this host (${elsewhere.reason})`);
+  return new UsageError(unknownApp(name, known));
+}
+
+/** `no app is named "x" (did you mean "y"?)`, for every command that takes an app name. */
+export function unknownApp(name: string, known: readonly string[]): string {
   const guess = closest(name.slice(0, 100), [...known]);
   // The name is the user's input: control characters shown escaped, and not 10 KB of it.
   const shown = JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}...` : name);
