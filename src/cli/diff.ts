@@ -9,7 +9,6 @@ import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { checkAppsDir } from './load-apps.js';
 import { displayDiagnostic, displayPath, formatLoadDiagnostics, hostJson, useColor } from './output.js';
 import { formatLabels } from '../manifest/placement.js';
-import { connectManager } from './systemd.js';
 
 export interface DiffOptions {
   readonly json: boolean;
@@ -18,7 +17,7 @@ export interface DiffOptions {
 
 export async function diffCommand(locations: Locations, options: DiffOptions): Promise<number> {
   await checkAppsDir(locations.appsDir);
-  const manager: SystemdManager | undefined = options.offline ? undefined : await connectManager(locations.scope, true);
+  const manager: SystemdManager | undefined = options.offline ? undefined : await (await import('./systemd.js')).connectManager(locations.scope, true);
   try {
     const pass = await Reconciler.forDirectories(locations, renderOptionsFor(locations.scope, locations.stateDir), { host: locations.host }).plan(manager);
     const { load, plan } = pass;

@@ -1,13 +1,20 @@
 // PodmanPort over the podman command line: the networks apps join. Called
 // only by passes whose apps join (or joined) a network, so the many apps
 // that do not pay nothing for it.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
 import { NETWORK_LABEL } from '../plan/observed.js';
 import type { PodmanPort } from '../plan/podman-port.js';
 import { TransientError } from '../errors.js';
 
-const run = promisify(execFile);
+// node:child_process (with net, dgram, cluster and dns) loads on the first
+// podman call, not with the reconciler: most passes and commands make none.
+const nodeRequire = createRequire(import.meta.url);
+const run = (file: string, args: readonly string[], options: import('node:child_process').ExecFileOptions = {}) => {
+  const { execFile } = nodeRequire('node:child_process') as typeof import('node:child_process');
+  return new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+    execFile(file, args, { ...options, encoding: 'utf8' }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stdout, stderr })) : resolve({ stdout, stderr }))),
+  );
+};
 
 export class PodmanNetworks implements PodmanPort {
   /**

@@ -3,10 +3,17 @@
 // taking it writes nothing to disk (a no-op pass writes nothing, not even a
 // lock file), the kernel releases it when its holder dies (no stale locks),
 // and whoever holds it answers with its PID.
-import { createHash } from 'node:crypto';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createRequire } from 'node:module';
+import type { Server } from 'node:net';
 import { resolve } from 'node:path';
 import { TransientError } from '../errors.js';
+
+// node:crypto and node:net load when a lock is taken, not with the module:
+// `diff` and `render` load the reconciler but take no lock, and each of these
+// costs a command's start-up a few milliseconds (docs/benchmarks.md).
+const nodeRequire = createRequire(import.meta.url);
+const crypto = () => nodeRequire('node:crypto') as typeof import('node:crypto');
+const net = () => nodeRequire('node:net') as typeof import('node:net');
 
 /** Another appsd is applying: transient, the next try may get the lock. */
 export class LockBusyError extends TransientError {
@@ -18,14 +25,14 @@ export interface Lock {
 }
 
 export function lockName(stateDir: string): string {
-  return `\0appsd-lock-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 40)}`;
+  return `\0appsd-lock-${crypto().createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 40)}`;
 }
 
 export async function acquireLock(stateDir: string, waitMs = 10_000): Promise<Lock> {
   const name = lockName(stateDir);
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const server = createServer((socket) => socket.end(String(process.pid)));
+    const server = net().createServer((socket) => socket.end(String(process.pid)));
     const taken = await new Promise<boolean>((done, fail) => {
       server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? done(false) : fail(error)));
       server.listen(name, () => done(true));
@@ -45,7 +52,7 @@ function close(server: Server): Promise<void> {
 
 function holderPid(name: string): Promise<string | undefined> {
   return new Promise((done) => {
-    const socket = createConnection(name);
+    const socket = net().createConnection(name);
     let data = '';
     socket.setTimeout(1000, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
