@@ -21,6 +21,8 @@ const CALL_TIMEOUT_MS = 25_000;
 // daemon-reload waits up to 6 minutes for it; so does appsd, rather than
 // counting a reload still under way as failed and asking for another.
 const RELOAD_TIMEOUT_MS = 6 * 60_000;
+/** States in which a unit has processes (and a cgroup) to account. */
+const RUNNING = new Set(['active', 'activating', 'deactivating', 'reloading']);
 // Stopping a container may take podman's stop timeout and more.
 const JOB_TIMEOUT_MS = 5 * 60_000;
 
@@ -138,7 +140,16 @@ export class SystemdManager implements SystemdPort {
     // JavaScript) cost `appsd status` more than all of its own work.
     const [u, s] = await Promise.all([
       this.someProperties(unit.path, 'org.freedesktop.systemd1.Unit', ['ActiveEnterTimestamp', 'ActiveEnterTimestampMonotonic', 'InactiveExitTimestampMonotonic', 'StateChangeTimestamp']),
-      this.someProperties(unit.path, 'org.freedesktop.systemd1.Service', ['ExecMainCode', 'ExecMainStatus', 'MemoryCurrent', 'CPUUsageNSec', 'StatusText', 'Result', 'ControlGroup']),
+      // Memory, CPU and the cgroup only of a unit that runs: a stopped one has
+      // none (systemd answers "not accounted"), and each Get costs a cold
+      // command's start-up about half a millisecond of marshalling.
+      this.someProperties(unit.path, 'org.freedesktop.systemd1.Service', [
+        'ExecMainCode',
+        'ExecMainStatus',
+        'StatusText',
+        'Result',
+        ...(RUNNING.has(unit.activeState) ? ['MemoryCurrent', 'CPUUsageNSec', 'ControlGroup'] : []),
+      ]),
     ]);
     const us = (v: unknown) => (typeof v === 'bigint' ? v : 0n);
     // Timestamps are uint64 microseconds, 0 meaning never; counters are uint64 max when not accounted.
