@@ -34,6 +34,8 @@ export async function statusCommand(locations: Locations, json: boolean, only?: 
   const manifests = new Map(load.manifests.map((m) => [m.name ?? nameFromFile(m.file), m] as const));
   const known = [...new Set([...Object.keys(inventory.apps), ...manifests.keys()])].sort();
   const skipped = load.skipped.filter((s) => !known.includes(s.name));
+  // Still applied here, but its manifest now places it elsewhere: the next pass removes it.
+  const elsewhere = new Map(load.skipped.map((s) => [s.name, s.reason] as const));
   if (only !== undefined && !known.includes(only)) {
     const elsewhere = skipped.find((s) => s.name === only);
     if (!elsewhere) throw new UsageError(unknownApp(only, [...known, ...skipped.map((s) => s.name)]));
@@ -97,6 +99,7 @@ export async function statusCommand(locations: Locations, json: boolean, only?: 
         ...(use && { usage: use }),
         ...(activity && { activity }),
         ...(failedLines.has(name) && { lastLines: failedLines.get(name)! }),
+        ...(elsewhere.has(name) && { placedElsewhere: elsewhere.get(name)! }),
       });
     });
     const installed = await installedController(locations, manager);

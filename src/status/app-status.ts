@@ -90,6 +90,8 @@ export interface AppStatusInput {
   readonly activity?: AppActivity;
   /** The last lines the app wrote, when its last start failed. */
   readonly lastLines?: readonly string[];
+  /** Why this host no longer runs the app, when its manifest is now placed on other hosts (docs/fleet.md). */
+  readonly placedElsewhere?: string;
 }
 
 const loaded = (u: UnitStatus | undefined): u is UnitStatus => u?.loadState === 'loaded';
@@ -146,6 +148,8 @@ export function appStatus(input: AppStatusInput): AppStatus {
     error = input.startProblem
       ? `the last start failed: ${input.startProblem}`
       : `${d?.statusText || `the last start failed (${d?.result ?? 'unknown'})`}${how ? `; ${how}` : ''}${last ? `; it last wrote: ${last}` : ''}`;
+  } else if (!manifest && appliedManifest && input.placedElsewhere) {
+    error = `not placed on this host any more (${input.placedElsewhere}); the next pass removes the app`;
   } else if (!manifest && appliedManifest) {
     error = 'manifest removed; the next pass removes the app';
   }
