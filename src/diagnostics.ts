@@ -27,8 +27,8 @@ export const DIAGNOSTIC_CODES = [
  */
 export const EXPORT_DIAGNOSTIC_CODES = ['not-exportable'] as const;
 
-/** Codes only `validate --hosts` emits, about the fleet as a whole (a warning: an app no host runs). */
-export const FLEET_DIAGNOSTIC_CODES = ['placed-nowhere'] as const;
+/** Codes only `validate --hosts` emits, about the fleet as a whole (warnings: an app no host runs, a host name no host has). */
+export const FLEET_DIAGNOSTIC_CODES = ['placed-nowhere', 'unknown-host'] as const;
 
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number] | (typeof EXPORT_DIAGNOSTIC_CODES)[number] | (typeof FLEET_DIAGNOSTIC_CODES)[number];
 

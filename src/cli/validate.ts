@@ -4,7 +4,8 @@ import { compareDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { InputError } from '../errors.js';
 import { readFleetFile } from '../host/identity.js';
 import type { LoadResult, SkippedManifest } from '../manifest/load.js';
-import { formatLabels, type HostIdentity } from '../manifest/placement.js';
+import { formatLabels, sameHostName, type HostIdentity } from '../manifest/placement.js';
+import type { Span } from '../manifest/source.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAndRender, loadAndRenderFor } from './load-apps.js';
@@ -81,6 +82,21 @@ async function validateFleet(locations: Locations, json: boolean, fleetFile: str
     seen.set(JSON.stringify([file, 'nowhere']), {
       d: { file, ...s.at, severity: 'warning', code: 'placed-nowhere', message: `app "${s.name}" is placed on none of the hosts in ${displayPath(fleetFile)}` },
       text: s.text,
+      hosts: hosts.map((h) => h.name),
+    });
+  }
+  // A host name in hosts: that is none of the fleet's: a typo, or a host the file forgot.
+  const placed = new Map<string, { name: string; hosts: readonly string[]; at: Span; text: string | undefined }>();
+  for (const { load } of results) {
+    for (const m of load.manifests) if (m.app?.placement?.hosts && m.placementAt) placed.set(m.file, { name: m.app.name, hosts: m.app.placement.hosts, at: m.placementAt, text: m.text });
+    for (const s of load.skipped) if (s.placement?.hosts) placed.set(s.file, { name: s.name, hosts: s.placement.hosts, at: s.at, text: s.text });
+  }
+  for (const [file, p] of placed) {
+    const unknown = p.hosts.filter((h) => !hosts.some((host) => sameHostName(h, host.name)));
+    if (unknown.length === 0) continue;
+    seen.set(JSON.stringify([file, 'unknown-host']), {
+      d: { file, ...p.at, severity: 'warning', code: 'unknown-host', message: `app "${p.name}": ${unknown.map((h) => JSON.stringify(h)).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not a host in ${displayPath(fleetFile)}` },
+      text: p.text,
       hosts: hosts.map((h) => h.name),
     });
   }

@@ -8,7 +8,7 @@ import type { App } from './app.js';
 import { nameFromFile, normalizeManifest, pathKey, type Problem } from './normalize.js';
 import { closest, explainSchemaErrors, formatPath } from './schema-errors.js';
 import { manifestValidator } from './schema-validator.js';
-import { sameHost, whyNotPlaced, type HostIdentity } from './placement.js';
+import { sameHost, whyNotPlaced, type HostIdentity, type Placement } from './placement.js';
 import { parseManifest, type ParsedManifest, type Path, type Span } from './source.js';
 
 /** A manifest file as the adapter found it: its text, or a problem reading it. */
@@ -27,6 +27,8 @@ export interface LoadedManifest {
   readonly text?: string;
   /** For an invalid manifest: the names its `needs:` lists, as far as they could be read. */
   readonly needs?: readonly string[];
+  /** For a valid app placed by `hosts:` or `placement:`: where that is written. */
+  readonly placementAt?: Span;
 }
 
 export interface LoadResult {
@@ -47,6 +49,7 @@ export interface SkippedManifest {
   /** Where its placement is written (hosts:, else placement:), and the text, for a code frame. */
   readonly at: Span;
   readonly text?: string;
+  readonly placement?: Placement;
 }
 
 export interface Working {
@@ -101,7 +104,7 @@ function loadAll(sources: readonly ManifestSource[], cache: CheckCache | undefin
   const working = host
     ? all.filter((w) => {
         const reason = w.app && whyNotPlaced(w.app.placement, host);
-        if (reason) skipped.push({ file: w.file, name: w.app!.name, reason, at: w.located!.locate([w.app!.placement?.hosts ? 'hosts' : 'placement']), ...(w.text !== undefined && { text: w.text }) });
+        if (reason) skipped.push({ file: w.file, name: w.app!.name, reason, at: w.located!.locate([w.app!.placement?.hosts ? 'hosts' : 'placement']), ...(w.text !== undefined && { text: w.text }), ...(w.app!.placement && { placement: w.app!.placement }) });
         return !reason;
       })
     : all;
@@ -116,6 +119,7 @@ function loadAll(sources: readonly ManifestSource[], cache: CheckCache | undefin
       ...(name !== undefined && { name }),
       // An invalid manifest keeps its units, and so must what it needs.
       ...(!valid && located?.needPaths.length && { needs: located.needPaths.map(([n]) => n) }),
+      ...(valid && app.placement && located && { placementAt: located.locate([app.placement.hosts ? 'hosts' : 'placement']) }),
     };
   });
   const apps = manifests.flatMap((m) => (m.app ? [m.app] : [])).sort((a, b) => (a.name < b.name ? -1 : 1));

@@ -1,7 +1,7 @@
 // Placement through the command line: --host and --host-labels, host.yaml,
 // validate --hosts FILE for a whole fleet, diff --offline for any host.
 import test from 'ava';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appsDir, runCli } from '../helpers/cli.js';
@@ -33,6 +33,12 @@ test('validate --hosts: every host checked as it would check itself; two apps on
   t.true(bad.stdout.includes(`${join(dir, 'lost.yaml')}:1:12: warning: app "lost" is placed on none of the hosts in ${fleet}`), bad.stdout);
   t.regex(bad.stdout, /^web-2 \(role=edge\): runs everywhere; 2 invalid manifests$/m);
   t.notRegex(bad.stdout, /"metrics" is placed on none/);
+  // A name in hosts: that no host of the file has: a typo, said at hosts: (the app still runs where the other names match).
+  writeFileSync(join(dir, 'typo.yaml'), app(7100, 'hosts: [web-1, wbe-2]\n'));
+  const typo = await runCli(['validate', '--apps-dir', dir, '--hosts', fleet]);
+  t.true(typo.stdout.includes(`${join(dir, 'typo.yaml')}:1:8: warning: app "typo": "wbe-2" is not a host in ${fleet}`), typo.stdout);
+  t.notRegex(typo.stdout, /"web-1" is not a host/);
+  rmSync(join(dir, 'typo.yaml'));
   const json = JSON.parse((await runCli(['validate', '--json', '--apps-dir', dir, '--hosts', fleet])).stdout) as { valid: boolean; hosts: Array<{ name: string; apps: string[] }>; diagnostics: Array<{ code: string; hosts: string[] }> };
   t.false(json.valid);
   t.deepEqual(json.hosts.map((h) => [h.name, h.apps]), [['web-1', ['everywhere', 'web']], ['web-2', ['everywhere']], ['db-1', ['admin', 'everywhere']]]);
