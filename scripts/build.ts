@@ -23,13 +23,13 @@
 //
 // dist/cli holds only these; the other modules in dist/ stay as tsc wrote
 // them (test/system imports one), and the command line does not use them.
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileManifestSchema } from '../src/manifest/schema.js';
 
@@ -62,38 +62,6 @@ export function standaloneValidator(): string {
   ].join('\n');
 }
 
-/**
- * dbus-next loads an XML library (xml2js, with sax and xmlbuilder) and
- * node:crypto as it loads, and builds an XML builder for every connection:
- * for introspection, which appsd never serves, and the DBUS_COOKIE_SHA1 login,
- * which the EXTERNAL login on a local socket does not need. In the bundle
- * both load on first use instead (esbuild runs a bundled CommonJS module when
- * it is first required): `appsd status` starts that much sooner. Each edit
- * must find its text exactly once, so that a dbus-next that changed fails the
- * build rather than shipping unedited.
- */
-const lazyDbusNextParts: Plugin = {
-  name: 'lazy-dbus-next-parts',
-  setup(b) {
-    const edits: Record<string, Array<[string, string]>> = {
-      'bus.js': [
-        ["const xml2js = require('xml2js');", "const xml2js = { get Builder() { return require('xml2js').Builder; } };"],
-        ['    this._builder = new xml2js.Builder({ headless: true });\n', ''],
-        ['this._builder.buildObject(xml)', '(this._builder ??= new xml2js.Builder({ headless: true })).buildObject(xml)'],
-      ],
-      'handshake.js': [["const crypto = require('crypto');", "const crypto = { createHash: (...a) => require('crypto').createHash(...a), randomBytes: (...a) => require('crypto').randomBytes(...a) };"]],
-    };
-    b.onLoad({ filter: /[\\/]dbus-next[\\/]lib[\\/](bus|handshake)\.js$/ }, (args) => {
-      let text = readFileSync(args.path, 'utf8');
-      for (const [from, to] of edits[basename(args.path)]!) {
-        if (text.split(from).length !== 2) throw new Error(`build: dbus-next's ${basename(args.path)} changed: "${from.trim()}" is not there once`);
-        text = text.replace(from, () => to);
-      }
-      return { contents: text, loader: 'js' };
-    });
-  },
-};
-
 /** The first line of bundle.js, and of its code cache: the bundle's hash (the placeholder has its length). */
 const HEADER = '// appsd bundle 0000000000000000';
 
@@ -123,7 +91,6 @@ async function main(): Promise<void> {
     define: { 'import.meta.url': '__appsdImportMetaUrl' },
     banner: { js: `${HEADER}\nvar __appsdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;` },
     logLevel: 'warning',
-    plugins: [lazyDbusNextParts],
   });
   const js = result.outputFiles.find((f) => f.path.endsWith('.js'))!;
   const map = result.outputFiles.find((f) => f.path.endsWith('.js.map'))!;

@@ -7,7 +7,7 @@ import type { SystemdManager } from '../systemd/manager.js';
 import type { Locations } from './context.js';
 import { EXIT_CHANGES, EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { checkAppsDir } from './load-apps.js';
-import { displayDiagnostic, displayPath, formatLoadDiagnostics, hostJson, useColor } from './output.js';
+import { displayDiagnostic, formatLoadDiagnostics, hostJson, skippedJson, useColor } from './output.js';
 import { formatLabels } from '../manifest/placement.js';
 
 export interface DiffOptions {
@@ -23,7 +23,7 @@ export async function diffCommand(locations: Locations, options: DiffOptions): P
     const { load, plan } = pass;
     const failed = hasErrors(pass);
     if (options.json) {
-      const placement = locations.host ? { host: hostJson(locations.host), skipped: load.skipped.map((m) => ({ file: displayPath(m.file), app: m.name, reason: m.reason })) } : {};
+      const placement = locations.host ? { host: hostJson(locations.host), skipped: load.skipped.map(skippedJson) } : {};
       const out = { ...(planToJSON(plan, locations.unitDir) as object), diagnostics: load.diagnostics.map(displayDiagnostic), ...placement };
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     } else {

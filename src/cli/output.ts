@@ -2,7 +2,7 @@
 // diagnostics with code frames.
 import { isAbsolute, relative } from 'node:path';
 import { formatDiagnostic, formatDiagnosticLine, type Diagnostic } from '../diagnostics.js';
-import type { LoadResult } from '../manifest/load.js';
+import type { LoadResult, SkippedManifest } from '../manifest/load.js';
 import type { HostIdentity } from '../manifest/placement.js';
 
 /** Paths inside the working directory print relative to it, like a compiler's. */
@@ -30,6 +30,11 @@ export function formatLoadDiagnostics(result: LoadResult, frames = true): string
 /** A host as the JSON outputs give it (validate, status, diff). */
 export function hostJson(host: HostIdentity): { name: string; labels: Record<string, string> } {
   return { name: host.name, labels: Object.fromEntries(host.labels) };
+}
+
+/** A manifest placed on other hosts as the JSON outputs give it (validate, status, diff). */
+export function skippedJson(s: SkippedManifest): { file: string; app: string; reason: string } {
+  return { file: displayPath(s.file), app: s.name, reason: s.reason };
 }
 
 export function plural(n: number, word: string): string {

@@ -23,7 +23,7 @@ import { appUnitNames, unitRole } from '../unit/names.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAppsDir } from './load-apps.js';
-import { displayPath, hostJson, useColor } from './output.js';
+import { displayPath, hostJson, skippedJson, useColor } from './output.js';
 import { UsageError } from './context.js';
 import { InputError } from '../errors.js';
 import { connectManager } from './systemd.js';
@@ -121,10 +121,6 @@ export async function statusCommand(locations: Locations, json: boolean, only?: 
   } finally {
     manager.close();
   }
-}
-
-function skippedJson(s: SkippedManifest): { app: string; file: string; reason: string } {
-  return { app: s.name, file: displayPath(s.file), reason: s.reason };
 }
 
 

@@ -9,7 +9,7 @@ import type { Span } from '../manifest/source.js';
 import type { Locations } from './context.js';
 import { EXIT_ERROR, EXIT_OK } from './exit-codes.js';
 import { loadAndRender, loadAndRenderFor } from './load-apps.js';
-import { displayDiagnostic, displayPath, formatLoadDiagnostics, hostJson, plural } from './output.js';
+import { displayDiagnostic, displayPath, formatLoadDiagnostics, hostJson, plural, skippedJson } from './output.js';
 
 export async function validateCommand(locations: Locations, json: boolean, fleetFile?: string): Promise<number> {
   if (fleetFile !== undefined) return validateFleet(locations, json, fleetFile);
@@ -21,7 +21,7 @@ export async function validateCommand(locations: Locations, json: boolean, fleet
       appsDir: locations.appsDir,
       ...(locations.host && { host: hostJson(locations.host) }),
       manifests: result.manifests.map((m) => ({ file: displayPath(m.file), app: m.name ?? null, valid: Boolean(m.app) })),
-      skipped: result.skipped.map((s) => ({ file: displayPath(s.file), app: s.name, reason: s.reason })),
+      skipped: result.skipped.map(skippedJson),
       diagnostics: [...result.diagnostics].sort(compareDiagnostics).map(displayDiagnostic),
     };
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');

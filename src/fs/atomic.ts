@@ -3,13 +3,9 @@
 // or .service, so systemd ignores them if appsd dies half way.
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
 import { statSync } from 'node:fs';
+import { crypto } from '../node-lazy.js';
 import { statKey } from './read.js';
-
-// node:crypto on the first write only: commands that write nothing (validate,
-// render, diff, status) would load it for nothing, a fifth of Node's start-up.
-const nodeRequire = createRequire(import.meta.url);
 
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const failed = await writeFilesAtomic(dirname(path), [{ path, data }]);
@@ -41,7 +37,8 @@ export interface FileWrite {
 export async function writeFilesAtomic(dir: string, writes: readonly FileWrite[], concurrency = 32): Promise<Map<string, Error>> {
   const failed = new Map<string, Error>();
   const staged: Array<{ tmp: string; path: string }> = [];
-  const { randomBytes } = nodeRequire('node:crypto') as typeof import('node:crypto');
+  // node:crypto on the first write only (node-lazy.ts).
+  const { randomBytes } = crypto();
   await forEachLimited(writes, concurrency, async ({ path, data }) => {
     const tmp = join(dir, `.${basename(path)}.appsd-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {

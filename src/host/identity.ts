@@ -107,17 +107,13 @@ function labelProblem(key: string, value: unknown): string | undefined {
 export function parseHostFile(text: string, path: string): { name?: string; labels?: Map<string, string> } {
   const parsed = yamlMapping(text, path);
   const data = parsed.data as Record<string, unknown>;
-  const at = (p: Path, key = false) => {
-    const s = parsed.locate(p, { key });
-    return `${path}:${s.line}:${s.column}`;
-  };
-  for (const key of Object.keys(data)) if (key !== 'name' && key !== 'labels') throw new InputError(`${at([key], true)}: unknown key ${shown(key)} (host.yaml has name and labels)`);
+  for (const key of Object.keys(data)) if (key !== 'name' && key !== 'labels') throw errorAt(parsed, [key], `unknown key ${shown(key)} (host.yaml has name and labels)`, true);
   const out: { name?: string; labels?: Map<string, string> } = {};
   if (data['name'] !== undefined) {
-    if (typeof data['name'] !== 'string' || !validHostName(data['name'])) throw new InputError(`${at(['name'])}: name: must be a host name (letters, digits, '.', '_' and '-')`);
+    if (typeof data['name'] !== 'string' || !validHostName(data['name'])) throw errorAt(parsed, ['name'], `name: must be a host name (letters, digits, '.', '_' and '-')`);
     out.name = data['name'];
   }
-  if (data['labels'] !== undefined) out.labels = labelMap(data['labels'], ['labels'], parsed, path);
+  if (data['labels'] !== undefined) out.labels = labelMap(data['labels'], ['labels'], parsed);
   return out;
 }
 
@@ -135,42 +131,40 @@ export async function readFleetFile(path: string): Promise<HostIdentity[]> {
 export function parseFleetFile(text: string, path: string): HostIdentity[] {
   const parsed = yamlMapping(text, path);
   const data = parsed.data as Record<string, unknown>;
-  const at = (p: Path, key = false) => {
-    const s = parsed.locate(p, { key });
-    return `${path}:${s.line}:${s.column}`;
-  };
-  for (const key of Object.keys(data)) if (key !== 'hosts') throw new InputError(`${at([key], true)}: unknown key ${shown(key)} (a fleet file has hosts:)`);
+  for (const key of Object.keys(data)) if (key !== 'hosts') throw errorAt(parsed, [key], `unknown key ${shown(key)} (a fleet file has hosts:)`, true);
   const hosts = data['hosts'];
   if (typeof hosts !== 'object' || hosts === null || Array.isArray(hosts) || Object.keys(hosts).length === 0) {
-    throw new InputError(`${at(['hosts'])}: hosts: must map each host name to its labels (web-1: {role: edge})`);
+    throw errorAt(parsed, ['hosts'], `hosts: must map each host name to its labels (web-1: {role: edge})`);
   }
   const names = Object.keys(hosts);
-  if (names.length > MAX_HOSTS) throw new InputError(`${at(['hosts'])}: more than ${MAX_HOSTS} hosts`);
+  if (names.length > MAX_HOSTS) throw errorAt(parsed, ['hosts'], `more than ${MAX_HOSTS} hosts`);
   const seen = new Map<string, string>();
   return Object.entries(hosts as Record<string, unknown>).map(([name, labels]) => {
-    if (!validHostName(name)) throw new InputError(`${at(['hosts', name], true)}: hosts: ${shown(name)} is not a host name`);
+    if (!validHostName(name)) throw errorAt(parsed, ['hosts', name], `hosts: ${shown(name)} is not a host name`, true);
     const twin = seen.get(name.toLowerCase());
-    if (twin !== undefined) throw new InputError(`${at(['hosts', name], true)}: hosts: ${shown(name)} is ${shown(twin)} again (host names do not differ by case)`);
+    if (twin !== undefined) throw errorAt(parsed, ['hosts', name], `hosts: ${shown(name)} is ${shown(twin)} again (host names do not differ by case)`, true);
     seen.set(name.toLowerCase(), name);
-    return { name, labels: labels === null ? new Map() : labelMap(labels, ['hosts', name], parsed, path) };
+    return { name, labels: labels === null ? new Map() : labelMap(labels, ['hosts', name], parsed) };
   });
 }
 
-function labelMap(value: unknown, where: Path, parsed: ParsedManifest, path: string): Map<string, string> {
-  const at = (p: Path) => {
-    const s = parsed.locate(p);
-    return `${path}:${s.line}:${s.column}: ${p.join('.')}`;
-  };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(`${at(where)}: must be a mapping of labels to values ({role: edge})`);
+function labelMap(value: unknown, where: Path, parsed: ParsedManifest): Map<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw errorAt(parsed, where, `${where.join('.')}: must be a mapping of labels to values ({role: edge})`);
   const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length > MAX_LABELS) throw new InputError(`${at(where)}: more than ${MAX_LABELS} labels`);
+  if (entries.length > MAX_LABELS) throw errorAt(parsed, where, `${where.join('.')}: more than ${MAX_LABELS} labels`);
   const labels = new Map<string, string>();
   for (const [k, v] of entries) {
     const problem = labelProblem(k, v);
-    if (problem) throw new InputError(`${at([...where, k])}: ${problem}`);
+    if (problem) throw errorAt(parsed, [...where, k], `${[...where, k].join('.')}: ${problem}`);
     labels.set(k, v as string);
   }
   return labels;
+}
+
+/** An error at a place in a YAML file: `FILE:LINE:COL: message` (`key`: at the key rather than its value). */
+function errorAt(parsed: ParsedManifest, path: Path, message: string, key = false): InputError {
+  const s = parsed.locate(path, { key });
+  return new InputError(`${parsed.file}:${s.line}:${s.column}: ${message}`);
 }
 
 /** The file's YAML as a mapping (an empty file: an empty one), or an InputError at the first problem. */

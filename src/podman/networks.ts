@@ -1,20 +1,14 @@
 // PodmanPort over the podman command line: the networks apps join. Called
 // only by passes whose apps join (or joined) a network, so the many apps
 // that do not pay nothing for it.
-import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
+import { childProcess } from '../node-lazy.js';
 import { NETWORK_LABEL } from '../plan/observed.js';
 import type { PodmanPort } from '../plan/podman-port.js';
 import { TransientError } from '../errors.js';
 
-// node:child_process (with net, dgram, cluster and dns) loads on the first
-// podman call, not with the reconciler: most passes and commands make none.
-const nodeRequire = createRequire(import.meta.url);
-const run = (file: string, args: readonly string[], options: import('node:child_process').ExecFileOptions = {}) => {
-  const { execFile } = nodeRequire('node:child_process') as typeof import('node:child_process');
-  return new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-    execFile(file, args, { ...options, encoding: 'utf8' }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stdout, stderr })) : resolve({ stdout, stderr }))),
-  );
-};
+// node:child_process loads on the first podman call (node-lazy.ts): most passes and commands make none.
+const run = (file: string, args: readonly string[], options: { maxBuffer: number; timeout: number }) => promisify(childProcess().execFile)(file, args, options);
 
 export class PodmanNetworks implements PodmanPort {
   /**

@@ -2,7 +2,7 @@
 // without a journal, the reason (EADDRINUSE, EACCES) is nowhere to be read
 // over D-Bus. appsd tries the same bind itself: the error it gets is the
 // reason systemd got.
-import { createRequire } from 'node:module';
+import { net } from '../node-lazy.js';
 import { formatAddress } from '../manifest/address.js';
 import type { Listener } from '../manifest/app.js';
 
@@ -23,8 +23,8 @@ export async function whySocketFails(listen: readonly Listener[], scope: 'user' 
 /** The error code of binding host:port now, or undefined when the bind works (and is undone at once). */
 export function tryBind(host: string | undefined, port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    // node:net on first use: only a failed socket or a fresh port is probed.
-    const server = (createRequire(import.meta.url)('node:net') as typeof import('node:net')).createServer();
+    // node:net on first use (node-lazy.ts): only a failed socket or a fresh port is probed.
+    const server = net().createServer();
     server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
     server.listen({ port, ...(host !== undefined && { host }), exclusive: true }, () => server.close(() => resolve(undefined)));
   });

@@ -3,17 +3,12 @@
 // taking it writes nothing to disk (a no-op pass writes nothing, not even a
 // lock file), the kernel releases it when its holder dies (no stale locks),
 // and whoever holds it answers with its PID.
-import { createRequire } from 'node:module';
 import type { Server } from 'node:net';
 import { resolve } from 'node:path';
 import { TransientError } from '../errors.js';
-
-// node:crypto and node:net load when a lock is taken, not with the module:
-// `diff` and `render` load the reconciler but take no lock, and each of these
-// costs a command's start-up a few milliseconds (docs/benchmarks.md).
-const nodeRequire = createRequire(import.meta.url);
-const crypto = () => nodeRequire('node:crypto') as typeof import('node:crypto');
-const net = () => nodeRequire('node:net') as typeof import('node:net');
+// node:crypto and node:net load when a lock is taken (node-lazy.ts): `diff`
+// loads the reconciler but takes no lock.
+import { crypto, net } from '../node-lazy.js';
 
 /** Another appsd is applying: transient, the next try may get the lock. */
 export class LockBusyError extends TransientError {

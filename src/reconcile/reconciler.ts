@@ -150,7 +150,7 @@ export class Reconciler {
     return {
       load,
       desired: rendered.apps,
-      plan: plan({ desired: rendered.apps, ...keptApps(load, inventory), placedElsewhere: new Set(load.skipped.map((s) => s.name)), observed, refused, ...(instance !== undefined && { instance }) }),
+      plan: plan({ desired: rendered.apps, ...protectedApps(load, inventory), placedElsewhere: new Set(load.skipped.map((s) => s.name)), observed, refused, ...(instance !== undefined && { instance }) }),
     };
   }
 
@@ -210,7 +210,7 @@ export class Reconciler {
  * Apps whose manifest is present but invalid keep their last applied units:
  * matched by name, or by manifest path when the name itself is unreadable.
  */
-export function protectedApps(load: LoadResult, inventory: Inventory): { names: Set<string>; reasons: Map<string, string> } {
+export function protectedApps(load: LoadResult, inventory: Inventory): { protectedApps: Set<string>; keptReasons: Map<string, string> } {
   const names = new Set<string>();
   const needs = new Map<string, readonly string[]>();
   for (const m of load.manifests) {
@@ -234,11 +234,6 @@ export function protectedApps(load: LoadResult, inventory: Inventory): { names: 
       queue.push(need);
     }
   }
-  return { names, reasons };
-}
-
-function keptApps(load: LoadResult, inventory: Inventory): { protectedApps: Set<string>; keptReasons: Map<string, string> } {
-  const { names, reasons } = protectedApps(load, inventory);
   return { protectedApps: names, keptReasons: reasons };
 }
 

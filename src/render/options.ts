@@ -1,12 +1,9 @@
 // What rendering needs besides the app: where the programs the units run
 // live (defaults fit Debian, Fedora and most merged-/usr systems), which
 // manager the units are for, and which appsd writes them.
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-
-// node:crypto on first use only: loading it costs a command a fifth of Node's
-// own start-up, and `appsd validate` renders without an instance.
-const nodeRequire = createRequire(import.meta.url);
+// node:crypto on first use only (`appsd validate` renders without an instance).
+import { crypto } from '../node-lazy.js';
 
 export interface RenderOptions {
   readonly proxydPath: string;
@@ -42,8 +39,8 @@ export const DEFAULT_RENDER_OPTIONS: RenderOptions = {
 
 /** An appsd is its state directory (its inventory and its lock): the instance id is a short hash of its path. */
 export function instanceId(stateDir: string): string {
-  const { createHash } = nodeRequire('node:crypto') as typeof import('node:crypto');
-  return createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16);
+  return crypto()
+    .createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16);
 }
 
 /**

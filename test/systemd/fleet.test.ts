@@ -4,8 +4,8 @@
 // its own clone with its own --host and --host-labels. What a pushed commit
 // places on some hosts converges there and leaves the others untouched.
 import anyTest, { type TestFn } from 'ava';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { snapshot, changedFiles } from '../../bench/context.js';
 import { queryController } from '../../src/controller/status-socket.js';
 import { startPrivateManager, privateManagerUnsupported, type PrivateManager } from '../../src/sandbox/private-manager.js';
 import { execApp } from '../helpers/apps.js';
+import { manifestRepo } from '../helpers/git.js';
 import { runCli } from '../helpers/cli.js';
 import { ReloadCounter, waitFor } from '../helpers/systemd.js';
 import { needPrograms, realTier } from '../helpers/tier.js';
@@ -56,24 +57,8 @@ realTier('fleet', privateManagerUnsupported() ?? needPrograms(['git', 'nsenter',
 
   test.serial('a pushed commit converges exactly the hosts it places an app on; a move moves it; a broken commit changes nothing anywhere', async (t) => {
     const { hosts, root } = t.context;
-    const git = (cwd: string, ...args: string[]) =>
-      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).toString().trim();
-    const origin = join(root, 'origin.git');
-    const author = join(root, 'author');
-    git(root, 'init', '--bare', '-q', origin);
-    git(root, 'clone', '-q', origin, author);
-    mkdirSync(join(author, 'apps.d'));
     // On every host: no placement.
-    writeFileSync(join(author, 'apps.d', 'base.yaml'), execApp(18750, 18751, 'base'));
-    git(author, 'add', '.');
-    git(author, 'commit', '-q', '-m', 'base');
-    git(author, 'push', '-q', 'origin', 'HEAD:main');
-    const push = (message: string): string => {
-      git(author, 'add', '-A');
-      git(author, 'commit', '-q', '-m', message);
-      git(author, 'push', '-q', 'origin', 'HEAD:main');
-      return git(author, 'rev-parse', 'HEAD');
-    };
+    const { author, push, clone } = manifestRepo(root, { 'base.yaml': execApp(18750, 18751, 'base') }, 'base');
 
     /** What the host answers on its own 127.0.0.1:PORT ('' when nothing listens). */
     const get = async (h: Host, port: number) =>
@@ -83,7 +68,7 @@ realTier('fleet', privateManagerUnsupported() ?? needPrograms(['git', 'nsenter',
     const files = () => hosts.map((h) => snapshot([h.manager.unitDir, h.state]));
 
     for (const h of hosts) {
-      git(root, 'clone', '-q', '-b', 'main', origin, h.clone);
+      clone(h.clone);
       h.watch = new WatchProcess(['--apps-dir', join(h.clone, 'apps.d'), '--state-dir', h.state, '--pull', '1s', '--host', h.name, '--host-labels', h.labels], h.manager.env);
       h.reloads = await ReloadCounter.attach(h.manager);
     }

@@ -1,6 +1,5 @@
 // appsd watch, --pull, status and install against a private systemd manager.
 import anyTest, { type TestFn } from 'ava';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { runCli } from '../helpers/cli.js';
 import { activeState, get, ReloadCounter, systemctl, waitFor } from '../helpers/systemd.js';
 import { privateManagerTier } from '../helpers/tier.js';
 import { answers, execApp } from '../helpers/apps.js';
+import { git, manifestRepo } from '../helpers/git.js';
 import { WatchProcess } from '../helpers/watch.js';
 import { workspace as makeWorkspace } from '../helpers/workspace.js';
 
@@ -176,19 +176,9 @@ function registerTests() {
     const w = workspace(t);
     const root = mkdtempSync(join(tmpdir(), 'appsd-git-'));
     t.teardown(() => rmSync(root, { recursive: true, force: true }));
-    const git = (cwd: string, ...args: string[]) =>
-      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).toString().trim();
-    const origin = join(root, 'origin.git');
-    const author = join(root, 'author');
+    const { author, clone } = manifestRepo(root, { 'g.yaml': execApp(18430, 18431, 'from git v1') }, 'v1');
     const deployed = join(root, 'deployed');
-    git(root, 'init', '--bare', '-q', origin);
-    git(root, 'clone', '-q', origin, author);
-    mkdirSync(join(author, 'apps.d'));
-    writeFileSync(join(author, 'apps.d', 'g.yaml'), execApp(18430, 18431, 'from git v1'));
-    git(author, 'add', '.');
-    git(author, 'commit', '-q', '-m', 'v1');
-    git(author, 'push', '-q', 'origin', 'HEAD:main');
-    git(root, 'clone', '-q', '-b', 'main', origin, deployed);
+    clone(deployed);
     const apps = join(deployed, 'apps.d');
     const watch = new WatchProcess(['--apps-dir', apps, '--state-dir', w.state, '--pull', '300ms'], t.context.manager.env);
     const status = async () => JSON.parse((await runCli(['status', '--json', '--apps-dir', apps, '--state-dir', w.state], { env: t.context.manager.env })).stdout);
